@@ -1,0 +1,23 @@
+"""Checks at the library's door, so a learner reads one sentence, not a torch traceback.
+
+Each message says what was expected, what was found, and what to do.
+"""
+
+import torch
+
+
+def check_features(name: str, X: torch.Tensor, expected: int, hint: str = "") -> None:
+    """Raise ``ValueError`` unless ``X`` is a float tensor whose last axis has ``expected`` entries."""
+    if not isinstance(X, torch.Tensor):
+        raise TypeError(
+            f"{name} expected a torch.Tensor, found {type(X).__name__}; convert it with torch.as_tensor(X, dtype=torch.float32)."
+        )
+    if not torch.is_floating_point(X):
+        raise TypeError(
+            f"{name} expected a floating-point tensor, found dtype {X.dtype}; convert it with X.float()."
+        )
+    if X.dim() == 0 or X.shape[-1] != expected:
+        raise ValueError(
+            f"{name} expected input of shape (batch, {expected}) or ({expected},), found {tuple(X.shape)}; "
+            f"{hint or 'reshape the input (e.g. X.flatten(1)) or build the layer with the right size.'}"
+        )

@@ -1,0 +1,91 @@
+"""Loss functions — the "Loss function" slide.
+
+Cross-entropy ``E = -Σ_k t_k log y_k`` and mean squared error
+``E = ½ Σ_k (y_k − t_k)²``, each summed over the classes ``k`` of one example
+and averaged over the batch. ``y`` is ``(batch, classes)`` (or ``(classes,)``
+for one example); ``t`` is one-hot of the same shape or class indices
+``(batch,)`` of an integer dtype.
+
+``cross_entropy_error`` is the slide's formula on probabilities, kept literal
+for reading: ``log y`` is ``-inf`` once a probability underflows to 0. For
+training use ``cross_entropy`` on logits ``x``: with ``y = softmax(x)``,
+``log y_k = x_k − log Σ_j e^{x_j}`` (log-sum-exp), which never takes the log
+of 0. Both agree wherever both are finite (``tests/test_loss.py``).
+
+Torch twins: ``F.nll_loss(torch.log(y), t)`` and ``F.cross_entropy(x, t)``;
+``0.5 · F.mse_loss(y, t, reduction="sum") / batch``.
+"""
+
+import torch
+
+
+def _as_batch(y: torch.Tensor, t: torch.Tensor, name: str):
+    """``y`` as ``(batch, classes)``; ``t`` as one-hot rows or as indices ``(batch, 1)``.
+
+    Checks the shapes at the door, so a mismatch is one sentence, not a broadcast error.
+    """
+    if not isinstance(y, torch.Tensor) or not isinstance(t, torch.Tensor):
+        raise TypeError(
+            f"{name} expected torch tensors y and t, found {type(y).__name__} and {type(t).__name__}; "
+            "convert them with torch.as_tensor."
+        )
+    if y.dim() == 1:  # one example, as on the slide
+        y, t = y.unsqueeze(0), t.unsqueeze(0)
+    if y.dim() != 2:
+        raise ValueError(
+            f"{name} expected y of shape (batch, classes) or (classes,), found {tuple(y.shape)}; "
+            "flatten the model output to one row per example."
+        )
+    if not torch.is_floating_point(t):  # class indices → one-hot
+        if t.dim() == 2 and t.shape[1] == 1:
+            t = t.squeeze(1)
+        if t.dim() != 1 or t.shape[0] != y.shape[0]:
+            raise ValueError(
+                f"{name} expected class indices of shape ({y.shape[0]},) to match y {tuple(y.shape)}, "
+                f"found {tuple(t.shape)}; pass one label per row of y."
+            )
+        if t.numel() and (int(t.min()) < 0 or int(t.max()) >= y.shape[1]):
+            raise ValueError(
+                f"{name} expected class indices in 0..{y.shape[1] - 1}, found values from {int(t.min())} "
+                f"to {int(t.max())}; check the labels or the number of classes of the last layer."
+            )
+        return y, t.long().unsqueeze(1)
+    if t.shape != y.shape:
+        raise ValueError(
+            f"{name} expected one-hot targets shaped like y {tuple(y.shape)}, found {tuple(t.shape)}; "
+            "pass one row of targets per row of y (or integer class indices)."
+        )
+    return y, t
+
+
+def cross_entropy_error(y: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    """The slide's ``E = -Σ_k t_k log y_k`` on probabilities ``y``, mean over the batch."""
+    y, t = _as_batch(y, t, "cross_entropy_error")
+    if not torch.is_floating_point(t):  # t_k = 1 for the labelled class only
+        return -torch.log(y.gather(1, t)).mean()
+    return -torch.xlogy(t, y).sum(dim=1).mean()  # t·log y, with 0·log 0 = 0
+
+
+def log_softmax(x: torch.Tensor) -> torch.Tensor:
+    """``log softmax(x)_k = x_k − log Σ_j e^{x_j}``, with the maximum subtracted (log-sum-exp)."""
+    m = x.amax(dim=-1, keepdim=True).detach()  # a constant shift: the value is unchanged
+    return x - m - torch.log(torch.exp(x - m).sum(dim=-1, keepdim=True))
+
+
+def cross_entropy(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy on logits ``x``: ``-Σ_k t_k log softmax(x)_k``, mean over the batch.
+
+    The stable form to train with. Twin: ``F.cross_entropy(x, t)``.
+    """
+    x, t = _as_batch(x, t, "cross_entropy")
+    if not torch.is_floating_point(t):
+        return -log_softmax(x).gather(1, t).mean()
+    return -(t * log_softmax(x)).sum(dim=1).mean()
+
+
+def mean_squared_error(y: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    """The slide's ``E = ½ Σ_k (y_k − t_k)²``, mean over the batch."""
+    y, t = _as_batch(y, t, "mean_squared_error")
+    if not torch.is_floating_point(t):
+        t = torch.zeros_like(y).scatter_(1, t, 1.0)  # class indices → one-hot
+    return 0.5 * ((y - t) ** 2).sum(dim=1).mean()

@@ -1,0 +1,38 @@
+import pytest
+import torch
+from torch.testing import assert_close
+
+import dlref
+
+TWINS = [
+    (dlref.relu, torch.relu),
+    (dlref.sigmoid, torch.sigmoid),
+    (dlref.tanh, torch.tanh),
+    (dlref.softmax, lambda x: torch.softmax(x, dim=-1)),
+    (dlref.identity, lambda x: x),
+]
+
+
+@pytest.mark.parametrize("ours,twin", TWINS, ids=lambda f: getattr(f, "__name__", "twin"))
+def test_activation_equals_torch_outputs_and_gradients(ours, twin):
+    torch.manual_seed(0)
+    x = torch.randn(7, 5, dtype=torch.float64) * 3
+    x[0, 0] = 0.0  # ReLU's kink: torch's gradient there is 0, the slide's x > 0 ? x : 0 too
+    a, b = x.clone().requires_grad_(), x.clone().requires_grad_()
+    ya, yb = ours(a), twin(b)
+    assert_close(ya, yb)
+    w = torch.randn_like(ya)
+    (ya * w).sum().backward()
+    (yb * w).sum().backward()
+    assert_close(a.grad, b.grad)
+
+
+def test_relu_is_the_slides_definition():
+    x = torch.tensor([-2.0, -0.0, 0.0, 0.5, 3.0])
+    assert torch.equal(dlref.relu(x), torch.tensor([0.0, 0.0, 0.0, 0.5, 3.0]))
+
+
+def test_softmax_does_not_overflow_on_large_logits():
+    y = dlref.softmax(torch.tensor([[1000.0, 0.0, -1000.0]]))
+    assert torch.isfinite(y).all()
+    assert_close(y.sum(dim=-1), torch.ones(1))

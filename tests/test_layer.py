@@ -1,0 +1,76 @@
+import pytest
+import torch
+from torch import nn
+from torch.testing import assert_close
+
+import dlref
+
+
+def test_slide_worked_fcn_example():
+    # FCN slide: [[1, 2], [3, 4]] · [5, 6] + [7, 8] = [24, 47]
+    layer = dlref.Layer(2, 2, activate=dlref.identity)
+    with torch.no_grad():
+        layer.W.copy_(torch.tensor([[1.0, 2.0], [3.0, 4.0]]))
+        layer.B.copy_(torch.tensor([7.0, 8.0]))
+    assert torch.equal(layer(torch.tensor([5.0, 6.0])), torch.tensor([24.0, 47.0]))
+    assert torch.equal(layer(torch.tensor([[5.0, 6.0], [5.0, 6.0]])), torch.tensor([[24.0, 47.0]] * 2))
+
+
+def test_shapes_and_parameters_are_the_slides():
+    layer = dlref.Layer(784, 100)
+    assert layer.W.shape == (100, 784) and layer.B.shape == (100,)
+    assert [name for name, _ in layer.named_parameters()] == ["W", "B"]
+    assert layer(torch.randn(3, 784)).shape == (3, 100)
+    assert layer(torch.randn(784)).shape == (100,)
+
+
+@pytest.mark.parametrize("activate,twin", [(dlref.relu, torch.relu), (dlref.sigmoid, torch.sigmoid),
+                                           (dlref.tanh, torch.tanh), (dlref.identity, lambda x: x)])
+def test_layer_equals_nn_linear_outputs_and_gradients(activate, twin):
+    torch.manual_seed(0)
+    linear = nn.Linear(6, 4).double()
+    layer = dlref.Layer.from_torch(linear, activate=activate)
+    assert layer.W.dtype == torch.float64
+    X = torch.randn(5, 6, dtype=torch.float64)
+    Xa, Xb = X.clone().requires_grad_(), X.clone().requires_grad_()
+    Ya, Yb = layer(Xa), twin(linear(Xb))
+    assert_close(Ya, Yb)
+    g = torch.randn_like(Ya)
+    (Ya * g).sum().backward()
+    (Yb * g).sum().backward()
+    assert_close(Xa.grad, Xb.grad)
+    assert_close(layer.W.grad, linear.weight.grad)
+    assert_close(layer.B.grad, linear.bias.grad)
+
+
+def test_initialisation_follows_nn_linear_bounds():
+    torch.manual_seed(0)
+    layer = dlref.Layer(400, 300)
+    bound = 1 / 400**0.5
+    assert layer.W.abs().max() <= bound and layer.B.abs().max() <= bound
+    # uniform on (-bound, bound): std is bound/sqrt(3)
+    assert abs(layer.W.std().item() - bound / 3**0.5) < 0.02 * bound
+
+
+def test_from_torch_copies_rather_than_shares():
+    linear = nn.Linear(3, 2)
+    layer = dlref.Layer.from_torch(linear)
+    with torch.no_grad():
+        linear.weight.add_(1.0)
+    assert not torch.equal(layer.W, linear.weight)
+
+
+def test_wrong_input_shape_says_what_to_do():
+    layer = dlref.Layer(784, 10)
+    with pytest.raises(ValueError, match=r"expected input of shape \(batch, 784\).*found \(2, 1, 28, 28\).*flatten"):
+        layer(torch.randn(2, 1, 28, 28))
+
+
+def test_integer_input_is_refused_with_advice():
+    with pytest.raises(TypeError, match=r"floating-point.*torch.uint8.*X.float\(\)"):
+        dlref.Layer(4, 2)(torch.zeros(3, 4, dtype=torch.uint8))
+
+
+def test_non_positive_sizes_are_refused():
+    with pytest.raises(ValueError, match="positive sizes"):
+        dlref.Layer(0, 10)

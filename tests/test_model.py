@@ -1,0 +1,51 @@
+import pytest
+import torch
+from torch import nn
+from torch.testing import assert_close
+
+import dlref
+
+
+def test_predict_is_layer3_of_layer2_of_layer1():
+    torch.manual_seed(0)
+    model = dlref.Model()
+    layer1, layer2, layer3 = dlref.Layer(8, 6), dlref.Layer(6, 5), dlref.Layer(5, 3, dlref.identity)
+    for layer in (layer1, layer2, layer3):
+        model.add(layer)
+    X = torch.randn(4, 8)
+    assert list(model.layers) == [layer1, layer2, layer3]
+    assert torch.equal(model.predict(X), layer3(layer2(layer1(X))))
+    assert torch.equal(model(X), model.predict(X))
+
+
+def test_model_equals_nn_sequential_outputs_and_gradients():
+    torch.manual_seed(0)
+    seq = nn.Sequential(nn.Linear(10, 7), nn.ReLU(), nn.Linear(7, 3)).double()
+    model = dlref.Model(dlref.Layer.from_torch(seq[0]), dlref.Layer.from_torch(seq[2], activate=dlref.identity))
+    X = torch.randn(6, 10, dtype=torch.float64)
+    assert_close(model.predict(X), seq(X))
+    model.predict(X).square().sum().backward()
+    seq(X).square().sum().backward()
+    assert_close(model[0].W.grad, seq[0].weight.grad)
+    assert_close(model[1].B.grad, seq[2].bias.grad)
+
+
+def test_state_dict_round_trip():
+    a = dlref.Model(dlref.Layer(4, 3), dlref.Layer(3, 2))
+    b = dlref.Model(dlref.Layer(4, 3), dlref.Layer(3, 2))
+    b.load_state_dict(a.state_dict())
+    X = torch.randn(2, 4)
+    assert torch.equal(a(X), b(X))
+    assert set(a.state_dict()) == {"layers.0.W", "layers.0.B", "layers.1.W", "layers.1.B"}
+
+
+def test_add_refuses_a_non_layer():
+    with pytest.raises(TypeError, match="expected a layer"):
+        dlref.Model().add(torch.relu)
+
+
+def test_predict_on_empty_model_or_non_tensor_says_what_to_do():
+    with pytest.raises(ValueError, match="no layers"):
+        dlref.Model().predict(torch.zeros(1, 2))
+    with pytest.raises(TypeError, match="torch.as_tensor"):
+        dlref.Model(dlref.Layer(2, 2)).predict([[1.0, 2.0]])
