@@ -32,7 +32,7 @@ def train(
     device, history = _device(model), []
     model.train()
     for epoch in range(epochs):
-        total, count = torch.zeros((), device=device), 0
+        total, count = torch.zeros((), dtype=torch.float64, device=device), 0
         for X, t in data:
             X, t = X.to(device, non_blocking=True), t.to(device, non_blocking=True)
             Y = model(X)  # predict
@@ -53,7 +53,8 @@ def evaluate(model: nn.Module, data: Iterable, loss_fn: Callable) -> dict[str, f
     """Accuracy and mean loss of ``model`` over every example in ``data``."""
     device, was_training = _device(model), model.training
     model.eval()  # dropout off
-    loss_sum, correct, count = torch.zeros((), device=device), torch.zeros((), device=device), 0
+    loss_sum, correct = torch.zeros((), dtype=torch.float64, device=device), torch.zeros((), device=device)
+    count = 0
     for X, t in data:
         X, t = X.to(device, non_blocking=True), t.to(device, non_blocking=True)
         Y = model(X)

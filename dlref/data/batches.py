@@ -1,0 +1,57 @@
+"""Whole batches sliced from tensors in memory: the data path of the slides' ``train(data)`` loop.
+
+No per-sample Python work and no collate: one index tensor per batch, one
+gather. Only a training iterator shuffles, with a generator of its own, so the
+order depends on its seed and not on the global RNG. ``state_dict`` /
+``load_state_dict`` save the position inside an epoch, so a resumed run sees
+exactly the batches an uninterrupted one would.
+"""
+
+import torch
+
+
+class Batches:
+    """Iterate ``(X[idx], t[idx])`` over ``len(X)`` examples, ``batch_size`` at a time."""
+
+    def __init__(self, X: torch.Tensor, t: torch.Tensor, batch_size: int, shuffle: bool = False, seed: int = 0,
+                 drop_last: bool = False):
+        if len(X) != len(t):
+            raise ValueError(
+                f"Batches expected as many targets as inputs, found {len(X)} inputs and {len(t)} targets; "
+                "pass X and t of the same length."
+            )
+        if batch_size < 1:
+            raise ValueError(f"Batches expected batch_size >= 1, found {batch_size}; pass e.g. batch_size=128.")
+        self.X, self.t, self.batch_size, self.shuffle, self.drop_last = X, t, batch_size, shuffle, drop_last
+        self.generator = torch.Generator().manual_seed(seed)
+        self._epoch_state = None  # generator state at the start of the current epoch
+        self._next = 0  # index of the next batch within the epoch
+
+    def __len__(self) -> int:
+        n = len(self.X)
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+    def _order(self) -> torch.Tensor | None:
+        if not self.shuffle:
+            return None
+        self.generator.set_state(self._epoch_state)
+        return torch.randperm(len(self.X), generator=self.generator).to(self.X.device)
+
+    def __iter__(self):
+        if self._epoch_state is None:  # a new epoch: remember where its shuffle starts
+            self._epoch_state = self.generator.get_state()
+        order = self._order()
+        while self._next < len(self):
+            start = self._next * self.batch_size
+            idx = slice(start, start + self.batch_size) if order is None else order[start:start + self.batch_size]
+            self._next += 1
+            yield self.X[idx], self.t[idx]
+        self._epoch_state, self._next = None, 0  # the generator now stands after this epoch's permutation
+
+    def state_dict(self) -> dict:
+        state = self._epoch_state if self._epoch_state is not None else self.generator.get_state()
+        return {"generator": state, "next_batch": self._next}
+
+    def load_state_dict(self, state: dict) -> None:
+        self._epoch_state, self._next = state["generator"].clone(), int(state["next_batch"])
+        self.generator.set_state(self._epoch_state)

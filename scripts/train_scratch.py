@@ -1,0 +1,77 @@
+"""The slides' training loop on MNIST: Model of Layers, dlref.SGD, train, evaluate.
+
+    python scripts/train_scratch.py --model fcn          # 784-800-10, ~98% test accuracy
+    python scripts/train_scratch.py --model cnn --epochs 3
+
+Validation accuracy after every epoch; the test set is evaluated once, at the end.
+"""
+
+import argparse
+import sys
+import time
+
+import torch
+
+import dlref
+from dlref import networks
+from dlref.data.batches import Batches
+from dlref.data.mnist import MNISTNotFoundError, load_mnist, normalize
+from dlref.data.split import holdout
+from dlref.recipes import RECIPES, SEED, VAL_SIZE
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", choices=sorted(RECIPES), default="fcn", help="network to train (default: fcn)")
+    parser.add_argument("--epochs", type=int, help="passes over the training set (default: the recipe's)")
+    parser.add_argument("--batch-size", type=int, help="examples per SGD step (default: the recipe's)")
+    parser.add_argument("--lr", type=float, help="learning rate η in W ← W − η ∂L/∂W (default: the recipe's)")
+    parser.add_argument("--momentum", type=float, help="SGD momentum (default: the recipe's)")
+    parser.add_argument("--limit", type=int, help="use only the first N training images (quick runs)")
+    parser.add_argument("--data-dir", help="folder holding MNIST/raw/ (default: $DLREF_DATA_DIR or ./data)")
+    parser.add_argument("--seed", type=int, default=SEED, help=f"seed for weights, split and shuffling ({SEED})")
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu", help="cpu or cuda")
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    recipe = {**RECIPES[args.model], **{k: v for k, v in vars(args).items() if k in RECIPES[args.model] and v is not None}}
+    torch.manual_seed(args.seed)
+    try:
+        mnist = load_mnist(args.data_dir)
+    except (MNISTNotFoundError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    device = torch.device(args.device)
+    X, t = normalize(mnist.train_images).to(device), mnist.train_labels.to(device)
+    if args.limit:
+        X, t = X[: args.limit], t[: args.limit]
+    train_idx, val_idx = holdout(t, VAL_SIZE if not args.limit else 0.1, seed=args.seed)
+    train_data = Batches(X[train_idx], t[train_idx], recipe["batch_size"], shuffle=True, seed=args.seed)
+    val_data = Batches(X[val_idx], t[val_idx], 1000)
+
+    model = getattr(networks, args.model)().to(device)
+    optimizer = dlref.SGD(model.parameters(), lr=recipe["lr"], momentum=recipe["momentum"],
+                          weight_decay=recipe["weight_decay"])
+    print(f"{args.model}: {sum(p.numel() for p in model.parameters()):,} parameters, {len(train_idx):,} train / "
+          f"{len(val_idx):,} validation images, {recipe}")
+
+    start = time.perf_counter()
+
+    def report(epoch, loss):
+        val = dlref.evaluate(model, val_data, dlref.cross_entropy)
+        print(f"epoch {epoch + 1:2d}/{recipe['epochs']}  train loss {loss:.4f}  val loss {val['loss']:.4f}  "
+              f"val accuracy {val['accuracy']:.2%}  ({time.perf_counter() - start:.1f} s)", flush=True)
+
+    dlref.train(model, train_data, dlref.cross_entropy, optimizer, epochs=recipe["epochs"], on_epoch_end=report)
+    seconds = time.perf_counter() - start
+    test = Batches(normalize(mnist.test_images).to(device), mnist.test_labels.to(device), 1000)
+    result = dlref.evaluate(model, test, dlref.cross_entropy)  # the test set, used once
+    print(f"test accuracy {result['accuracy']:.2%}  test loss {result['loss']:.4f}  "
+          f"({recipe['epochs']} epochs, {seconds:.1f} s of training)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
