@@ -2,7 +2,12 @@
 
 No per-sample Python work and no collate: one index tensor per batch, one
 gather. Only a training iterator shuffles, with a generator of its own, so the
-order depends on its seed and not on the global RNG. ``state_dict`` /
+order depends on its seed and not on the global RNG. Across ``world_size``
+processes (Lightning's DDP) every rank draws the same permutation and keeps
+its own share: in training equal shares (the last ``n mod world_size``
+examples of the epoch's order are dropped, so every rank takes as many
+steps), in evaluation contiguous shares that cover the set exactly once.
+``state_dict`` /
 ``load_state_dict`` save the position inside an epoch, so a resumed run sees
 exactly the batches an uninterrupted one would.
 """
@@ -14,7 +19,7 @@ class Batches:
     """Iterate ``(X[idx], t[idx])`` over ``len(X)`` examples, ``batch_size`` at a time."""
 
     def __init__(self, X: torch.Tensor, t: torch.Tensor, batch_size: int, shuffle: bool = False, seed: int = 0,
-                 drop_last: bool = False):
+                 drop_last: bool = False, rank: int = 0, world_size: int = 1):
         if len(X) != len(t):
             raise ValueError(
                 f"Batches expected as many targets as inputs, found {len(X)} inputs and {len(t)} targets; "
@@ -23,19 +28,31 @@ class Batches:
         if batch_size < 1:
             raise ValueError(f"Batches expected batch_size >= 1, found {batch_size}; pass e.g. batch_size=128.")
         self.X, self.t, self.batch_size, self.shuffle, self.drop_last = X, t, batch_size, shuffle, drop_last
+        self.rank, self.world_size = rank, world_size
+        self.size = self._shard(torch.arange(len(X))).numel()  # examples this rank sees per epoch
         self.generator = torch.Generator().manual_seed(seed)
         self._epoch_state = None  # generator state at the start of the current epoch
         self._next = 0  # index of the next batch within the epoch
 
     def __len__(self) -> int:
-        n = len(self.X)
-        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+        return self.size // self.batch_size if self.drop_last else -(-self.size // self.batch_size)
+
+    def _shard(self, order: torch.Tensor) -> torch.Tensor:
+        if self.world_size == 1:
+            return order
+        if self.shuffle:  # training: equal shares, interleaved
+            return order[: len(order) // self.world_size * self.world_size][self.rank :: self.world_size]
+        return order.tensor_split(self.world_size)[self.rank]  # evaluation: each example once
 
     def _order(self) -> torch.Tensor | None:
-        if not self.shuffle:
-            return None
-        self.generator.set_state(self._epoch_state)
-        return torch.randperm(len(self.X), generator=self.generator).to(self.X.device)
+        if not self.shuffle and self.world_size == 1:
+            return None  # plain slices: views, no gather
+        if self.shuffle:
+            self.generator.set_state(self._epoch_state)
+            order = torch.randperm(len(self.X), generator=self.generator)
+        else:
+            order = torch.arange(len(self.X))
+        return self._shard(order).to(self.X.device)
 
     def __iter__(self):
         if self._epoch_state is None:  # a new epoch: remember where its shuffle starts

@@ -1,0 +1,68 @@
+"""Shared fixtures: the real MNIST (skipped when it is absent), a small normalised subset, and the markers.
+
+The real data is looked for in ``$DLREF_DATA_DIR``, then in ``../shared/data``
+beside the repository (where CI keeps it); tests that need it are skipped,
+with the reason, when neither holds ``MNIST/raw/``.
+"""
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+from dlref.data.mnist import ENV_VAR, MNIST, MNISTNotFoundError, load_mnist, normalize
+
+SHARED_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"  # ../shared/data from the repo root
+SUBSET_TRAIN, SUBSET_TEST = 2000, 1000
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: trains on real MNIST for more than a few seconds")
+    config.addinivalue_line("markers", "gpu: needs CUDA; skipped without a GPU")
+
+
+def pytest_runtest_setup(item):
+    if item.get_closest_marker("gpu") and not torch.cuda.is_available():
+        pytest.skip("needs CUDA and torch.cuda.is_available() is False")
+
+
+def _candidates() -> list[Path]:
+    roots = [Path(os.environ[ENV_VAR])] if os.environ.get(ENV_VAR) else []
+    return roots + ([SHARED_DATA] if SHARED_DATA.is_dir() else [])
+
+
+@pytest.fixture(scope="session")
+def _real_mnist() -> tuple[Path, MNIST]:
+    for root in _candidates():
+        try:
+            return root, load_mnist(root)
+        except MNISTNotFoundError:  # a damaged file (IDXError) fails the tests instead
+            pass
+    env = f"{ENV_VAR}={os.environ[ENV_VAR]}" if os.environ.get(ENV_VAR) else f"{ENV_VAR} unset"
+    shared = f"{SHARED_DATA} {'incomplete' if SHARED_DATA.is_dir() else 'absent'}"
+    pytest.skip(
+        f"real MNIST not found ({env}, {shared}); "
+        f"set {ENV_VAR} to a folder holding MNIST/raw/, or run dlref-download"
+    )
+
+
+@pytest.fixture(scope="session")
+def mnist_root(_real_mnist) -> Path:
+    """The data folder (holding ``MNIST/raw/``) that ``mnist`` was read from."""
+    return _real_mnist[0]
+
+
+@pytest.fixture(scope="session")
+def mnist(_real_mnist) -> MNIST:
+    """The real MNIST as ``load_mnist`` returns it; shared by the session, so never modify it in place."""
+    return _real_mnist[1]
+
+
+@pytest.fixture
+def mnist_subset(mnist) -> MNIST:
+    """First 2000 training and 1000 test examples: images ``(N, 1, 28, 28)`` float32 normalised, labels int64."""
+    return MNIST(
+        normalize(mnist.train_images[:SUBSET_TRAIN]), mnist.train_labels[:SUBSET_TRAIN].clone(),
+        normalize(mnist.test_images[:SUBSET_TEST]), mnist.test_labels[:SUBSET_TEST].clone(),
+    )
