@@ -63,3 +63,20 @@ def test_holdout_is_disjoint_complete_stratified_and_seeded():
     assert torch.equal(holdout(t, 100, seed=0)[1], val) and not torch.equal(holdout(t, 100, seed=1)[1], val)
     with pytest.raises(ValueError, match="val_size"):
         holdout(t, 1000)
+
+
+def test_an_abandoned_iteration_does_not_shorten_the_next_one():
+    # Lightning's sanity check reads two validation batches and walks away.
+    batches = Batches(torch.zeros(10, 1), torch.arange(10), 3)
+    it = iter(batches)
+    next(it)
+    assert len(list(batches)) == 4
+
+
+def test_ranks_share_training_equally_and_evaluation_exactly_once():
+    X, t = torch.zeros(103, 1), torch.arange(103)
+    train = [torch.cat([tb for _, tb in Batches(X, t, 10, shuffle=True, seed=5, rank=r, world_size=2)])
+             for r in range(2)]
+    assert len(train[0]) == len(train[1]) == 51 and not set(train[0].tolist()) & set(train[1].tolist())
+    evaluation = [torch.cat([tb for _, tb in Batches(X, t, 10, rank=r, world_size=2)]) for r in range(2)]
+    assert sorted(torch.cat(evaluation).tolist()) == list(range(103))

@@ -31,8 +31,9 @@ class Batches:
         self.rank, self.world_size = rank, world_size
         self.size = self._shard(torch.arange(len(X))).numel()  # examples this rank sees per epoch
         self.generator = torch.Generator().manual_seed(seed)
-        self._epoch_state = None  # generator state at the start of the current epoch
-        self._next = 0  # index of the next batch within the epoch
+        self._epoch_state = None  # generator state at the start of the epoch being served
+        self._next = 0  # index of the next batch within that epoch
+        self._resume = None  # (generator state, next batch) from load_state_dict
 
     def __len__(self) -> int:
         return self.size // self.batch_size if self.drop_last else -(-self.size // self.batch_size)
@@ -48,27 +49,33 @@ class Batches:
         if not self.shuffle and self.world_size == 1:
             return None  # plain slices: views, no gather
         if self.shuffle:
-            self.generator.set_state(self._epoch_state)
-            order = torch.randperm(len(self.X), generator=self.generator)
+            order = torch.randperm(len(self.X), generator=self.generator)  # advances the generator
         else:
             order = torch.arange(len(self.X))
         return self._shard(order).to(self.X.device)
 
     def __iter__(self):
-        if self._epoch_state is None:  # a new epoch: remember where its shuffle starts
-            self._epoch_state = self.generator.get_state()
+        # Each iter() is a new epoch, unless load_state_dict asked to finish an interrupted one.
+        if self._resume is not None:
+            (state, first), self._resume = self._resume, None
+            self.generator.set_state(state)
+        else:
+            state, first = self.generator.get_state(), 0
+        self._epoch_state, self._next = state, first
         order = self._order()
         while self._next < len(self):
             start = self._next * self.batch_size
-            idx = slice(start, start + self.batch_size) if order is None else order[start:start + self.batch_size]
+            idx = slice(start, start + self.batch_size) if order is None else order[start : start + self.batch_size]
             self._next += 1
             yield self.X[idx], self.t[idx]
         self._epoch_state, self._next = None, 0  # the generator now stands after this epoch's permutation
 
     def state_dict(self) -> dict:
-        state = self._epoch_state if self._epoch_state is not None else self.generator.get_state()
-        return {"generator": state, "next_batch": self._next}
+        """Where the epoch being served started and how many of its batches have been handed out."""
+        if self._epoch_state is None:
+            return {"generator": self.generator.get_state(), "next_batch": 0}
+        return {"generator": self._epoch_state.clone(), "next_batch": self._next}
 
     def load_state_dict(self, state: dict) -> None:
-        self._epoch_state, self._next = state["generator"].clone(), int(state["next_batch"])
-        self.generator.set_state(self._epoch_state)
+        """The next ``iter()`` serves the rest of the saved epoch, in the saved order."""
+        self._resume = (state["generator"].clone(), int(state["next_batch"]))

@@ -1,0 +1,6 @@
+"""The Lightning layer: the only part of dlref that imports lightning."""
+
+from .datamodule import DigitsDataModule, InMemoryDataModule, MNISTDataModule
+from .module import Classifier
+
+__all__ = ["Classifier", "DigitsDataModule", "InMemoryDataModule", "MNISTDataModule"]

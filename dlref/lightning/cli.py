@@ -1,0 +1,111 @@
+"""The ``dlref`` command: LightningCLI over ``Classifier`` and ``MNISTDataModule``.
+
+    dlref fit --config configs/fcn.yaml            # fit, then test the best checkpoint once
+    dlref fit --config configs/cnn.yaml --trainer.max_epochs=1 --data.data_dir=...
+    dlref test --config configs/fcn.yaml --ckpt_path runs/fcn/version_0/checkpoints/best.ckpt
+    dlref fit --print_config
+
+Defaults a newcomer needs: CSV logs (and TensorBoard's when it is installed)
+under ``runs/<network>/version_N/``, the best (by validation accuracy) and last
+checkpoints beside them, Lightning's progress bar, and a summary line with the
+test accuracy. A mistake in the command or the data ends in one sentence and
+a non-zero exit (2 for usage errors); ``--debug`` or ``DLREF_DEBUG=1`` shows
+the traceback.
+"""
+
+import os
+import sys
+
+import lightning.pytorch as pl
+from lightning.fabric.loggers.tensorboard import _TENSORBOARD_AVAILABLE, _TENSORBOARDX_AVAILABLE
+from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
+
+from dlref.data.idx import IDXError
+from dlref.data.mnist import MNISTDownloadError, MNISTNotFoundError
+from dlref.lightning.datamodule import MNISTDataModule
+from dlref.lightning.module import Classifier
+
+RUNS_DIR = "runs"
+CHECKPOINT = dict(monitor="val/acc", mode="max", save_top_k=1, save_last=True, filename="best",
+                  auto_insert_metric_name=False)
+
+
+def _loggers() -> list[dict]:
+    csv = {"class_path": "lightning.pytorch.loggers.CSVLogger", "init_args": {"save_dir": RUNS_DIR}}
+    if not (_TENSORBOARD_AVAILABLE or _TENSORBOARDX_AVAILABLE):
+        return [csv]
+    tensorboard = {"class_path": "lightning.pytorch.loggers.TensorBoardLogger", "init_args": {"save_dir": RUNS_DIR}}
+    return [csv, tensorboard]
+
+
+class Summary(pl.Callback):
+    """Prints one line at the end of ``test``: the number a run is judged by."""
+
+    def on_test_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        metrics = trainer.callback_metrics
+        if trainer.is_global_zero and "test/acc" in metrics:
+            print(f"dlref: {pl_module.hparams.network} test accuracy {metrics['test/acc'].item():.2%}, "
+                  f"test loss {metrics['test/loss'].item():.4f}", flush=True)
+
+
+class DlrefCLI(LightningCLI):
+    def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
+        parser.add_lightning_class_args(pl.callbacks.ModelCheckpoint, "checkpoint")
+        parser.set_defaults({f"checkpoint.{k}": v for k, v in CHECKPOINT.items()})
+        parser.add_argument("--test_after_fit", type=bool, default=True,
+                            help="after fit, evaluate the best checkpoint once on the test set")
+
+    def before_instantiate_classes(self) -> None:
+        config = self.config[self.subcommand] if self.subcommand else self.config
+        for logger in config.trainer.logger or []:
+            if getattr(logger, "init_args", None) is not None and logger.init_args.get("name") in (None, "lightning_logs"):
+                logger.init_args.name = config.model.network  # runs/fcn/version_0/...
+
+    def instantiate_classes(self) -> None:
+        super().instantiate_classes()
+        loggers = self.trainer.loggers
+        for logger in loggers[1:]:  # every logger writes into the first one's runs/<network>/version_N
+            if hasattr(logger, "_version") and loggers[0].name == logger.name:
+                logger._version = loggers[0].version
+
+    def after_fit(self) -> None:
+        if self.config.fit.get("test_after_fit") and not self.trainer.interrupted:
+            ckpt = "best" if self.trainer.checkpoint_callback and self.trainer.checkpoint_callback.best_model_path else None
+            self.trainer.test(self.model, datamodule=self.datamodule, ckpt_path=ckpt)
+
+
+def _cli(args: list[str], run: bool = True) -> DlrefCLI:
+    return DlrefCLI(
+        Classifier,
+        MNISTDataModule,
+        trainer_defaults={"logger": _loggers(), "callbacks": [Summary()], "default_root_dir": RUNS_DIR},
+        save_config_kwargs={"overwrite": False},
+        seed_everything_default=0,
+        args=args,
+        run=run,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args or os.environ.get("DLREF_DEBUG", "") not in ("", "0")
+    args = [a for a in args if a != "--debug"]
+    try:
+        _cli(args)
+    except SystemExit as stop:  # argparse / jsonargparse already printed its one-line error
+        return stop.code if isinstance(stop.code, int) else 2
+    except (MNISTNotFoundError, MNISTDownloadError, IDXError) as error:
+        if debug:
+            raise
+        print(f"dlref: error: {error}", file=sys.stderr)
+        return 1
+    except (ValueError, TypeError) as error:
+        if debug:
+            raise
+        print(f"dlref: error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

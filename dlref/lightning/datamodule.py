@@ -1,0 +1,127 @@
+"""MNIST (and scikit-learn's 8×8 digits) as a ``LightningDataModule``.
+
+The data live in memory as tensors — on the GPU when training runs there —
+and are served in whole batches by ``dlref.data.batches.Batches``: one gather
+per batch, no per-sample Python work, no collate. The validation set is a
+seeded, stratified hold-out of the training images; the test set is only
+prepared for ``test`` and ``predict``. Only the training batches shuffle, with
+their own generator; under DDP each process serves its own share.
+"""
+
+import lightning.pytorch as pl
+import torch
+
+from dlref.data.batches import Batches
+from dlref.data.mnist import MNIST_MEAN, MNIST_STD, download_mnist, load_mnist, normalize
+from dlref.data.split import holdout
+from dlref.recipes import SEED, VAL_SIZE
+
+
+class InMemoryDataModule(pl.LightningDataModule):
+    """Train / validation / test tensors held in memory; subclasses say how to load them."""
+
+    def __init__(self, batch_size: int = 128, eval_batch_size: int = 1000, val_size: int | float = VAL_SIZE,
+                 seed: int = SEED, limit: int | None = None):
+        super().__init__()
+        if batch_size < 1 or eval_batch_size < 1:
+            raise ValueError(
+                f"expected batch sizes >= 1, found batch_size={batch_size}, eval_batch_size={eval_batch_size}; "
+                "pass e.g. --data.batch_size=128."
+            )
+        self.batch_size, self.eval_batch_size, self.val_size = batch_size, eval_batch_size, val_size
+        self.seed, self.limit = seed, limit
+        self.train_X = self.train_t = self.val_X = self.val_t = self.test_X = self.test_t = None
+        self._train_batches = None
+
+    def load(self, stage: str) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(images (N, 1, H, W) float32 normalised, labels (N,) int64)`` of ``stage`` ``train`` or ``test``."""
+        raise NotImplementedError
+
+    def _device(self) -> torch.device:
+        trainer = self.trainer
+        return trainer.strategy.root_device if trainer is not None else torch.device("cpu")
+
+    def setup(self, stage: str) -> None:
+        device = self._device()
+        if stage in ("fit", "validate") and self.train_X is None:
+            X, t = self.load("train")
+            if self.limit:
+                X, t = X[: self.limit], t[: self.limit]
+            train_idx, val_idx = holdout(t, self.val_size, seed=self.seed)
+            # Kept on the training device: batches are sliced there, nothing is copied per step.
+            self.train_X, self.train_t = X[train_idx].to(device), t[train_idx].to(device)
+            self.val_X, self.val_t = X[val_idx].to(device), t[val_idx].to(device)
+        if stage in ("test", "predict") and self.test_X is None:
+            X, t = self.load("test")
+            self.test_X, self.test_t = X.to(device), t.to(device)
+
+    def _shards(self) -> dict:
+        trainer = self.trainer
+        return dict(rank=trainer.global_rank, world_size=trainer.world_size) if trainer is not None else {}
+
+    def train_dataloader(self) -> Batches:
+        if self._train_batches is None:  # one object: its generator runs on across epochs
+            self._train_batches = Batches(self.train_X, self.train_t, self.batch_size, shuffle=True, seed=self.seed,
+                                          **self._shards())
+        return self._train_batches
+
+    def val_dataloader(self) -> Batches:
+        return Batches(self.val_X, self.val_t, self.eval_batch_size, **self._shards())
+
+    def test_dataloader(self) -> Batches:
+        return Batches(self.test_X, self.test_t, self.eval_batch_size, **self._shards())
+
+    def predict_dataloader(self) -> Batches:
+        return self.test_dataloader()
+
+
+class MNISTDataModule(InMemoryDataModule):
+    """MNIST from ``data_dir/MNIST/raw`` (default ``$DLREF_DATA_DIR`` or ``./data``): 55,000 / 5,000 / 10,000.
+
+    Args:
+        data_dir: folder holding ``MNIST/raw/``.
+        download: fetch missing files from the public mirrors (verified by MD5) in ``prepare_data``.
+    """
+
+    mean, std = MNIST_MEAN, MNIST_STD
+
+    def __init__(self, data_dir: str | None = None, download: bool = False, batch_size: int = 128,
+                 eval_batch_size: int = 1000, val_size: int | float = VAL_SIZE, seed: int = SEED,
+                 limit: int | None = None):
+        super().__init__(batch_size, eval_batch_size, val_size, seed, limit)
+        self.data_dir, self.download = data_dir, download
+        self._mnist = None
+
+    def prepare_data(self) -> None:
+        if self.download:
+            download_mnist(self.data_dir)
+
+    def load(self, stage: str):
+        if self._mnist is None:
+            self._mnist = load_mnist(self.data_dir)  # read once; also checks every file
+        m = self._mnist
+        images, labels = (m.train_images, m.train_labels) if stage == "train" else (m.test_images, m.test_labels)
+        return normalize(images), labels
+
+
+class DigitsDataModule(InMemoryDataModule):
+    """scikit-learn's bundled 8×8 digits (1,797 images): real data that always works offline.
+
+    A seeded, stratified 20% is held out as the test set. Use with a network built for
+    8×8 inputs, e.g. ``--model.network_kwargs='{"in_features": 64}'`` for the FCN.
+    """
+
+    def __init__(self, batch_size: int = 64, eval_batch_size: int = 1000, val_size: int | float = 0.2,
+                 seed: int = SEED, limit: int | None = None):
+        super().__init__(batch_size, eval_batch_size, val_size, seed, limit)
+
+    def load(self, stage: str):
+        from sklearn.datasets import load_digits
+
+        digits = load_digits()
+        X = torch.tensor(digits.images, dtype=torch.float32) / 16  # 0..16 → 0..1, (N, 8, 8)
+        t = torch.tensor(digits.target, dtype=torch.int64)
+        train_idx, test_idx = holdout(t, 0.2, seed=12345)  # fixed: the test set never moves
+        idx = train_idx if stage == "train" else test_idx
+        X = (X - X[train_idx].mean()) / X[train_idx].std()
+        return X[idx].unsqueeze(1), t[idx]

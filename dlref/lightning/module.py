@@ -1,0 +1,129 @@
+"""Classifier — the slides' train/evaluate loops handed to Lightning.
+
+One ``LightningModule`` for every network in ``dlref.networks``: the step is
+the three lines of ``dlref.train`` (predict, loss, update — Lightning calls
+``backward`` and ``optimizer.step``), the loss is ``dlref.cross_entropy`` on
+logits, the optimizer ``dlref.SGD`` unless the config names a torch one, and
+accuracy is a torchmetrics object per stage, logged per epoch under
+``train/``, ``val/`` and ``test/``. Hyper-parameters are plain strings and
+numbers, so checkpoints load under ``torch.load(weights_only=True)``.
+"""
+
+import lightning.pytorch as pl
+import torch
+from torchmetrics import MeanMetric
+from torchmetrics.classification import MulticlassAccuracy
+
+import dlref
+from dlref import networks
+from dlref.recipes import RECIPES
+
+OPTIMIZERS = {
+    "sgd": dlref.SGD,  # the slide's W ← W − η ∂L/∂W, bit-exact torch.optim.SGD
+    "adam": torch.optim.Adam,
+    "adamw": torch.optim.AdamW,
+    "adadelta": torch.optim.Adadelta,
+    "rmsprop": torch.optim.RMSprop,
+}
+SCHEDULES = ("none", "onecycle", "cosine", "step")
+STAGES = ("train", "val", "test")
+
+
+class Classifier(pl.LightningModule):
+    """A ``dlref`` network trained with the slides' loss and optimizer, run by Lightning.
+
+    Args:
+        network: ``fcn``, ``cnn`` or ``lstm`` (a builder in ``dlref.networks``).
+        network_kwargs: sizes passed to the builder, e.g. ``{"hidden": 800}``.
+        optimizer: ``sgd`` (``dlref.SGD``), ``adam``, ``adamw``, ``adadelta`` or ``rmsprop``.
+        lr, momentum, weight_decay, nesterov: the optimizer's settings (``momentum`` and
+            ``nesterov`` only for SGD and RMSprop); ``None`` takes the network's recipe.
+        schedule: learning-rate schedule: ``none``, ``onecycle`` (per step), ``cosine``
+            (per epoch, to 0 at ``max_epochs``) or ``step`` (× ``gamma`` every ``step_size`` epochs).
+    """
+
+    def __init__(
+        self,
+        network: str = "fcn",
+        network_kwargs: dict | None = None,
+        optimizer: str = "sgd",
+        lr: float | None = None,
+        momentum: float | None = None,
+        weight_decay: float | None = None,
+        nesterov: bool = False,
+        schedule: str = "none",
+        step_size: int = 1,
+        gamma: float = 0.7,
+        num_classes: int = 10,
+    ):
+        super().__init__()
+        if network not in RECIPES:
+            raise ValueError(f"Classifier expected network in {sorted(RECIPES)}, found {network!r}; pick one of them.")
+        if optimizer not in OPTIMIZERS:
+            raise ValueError(
+                f"Classifier expected optimizer in {sorted(OPTIMIZERS)}, found {optimizer!r}; pick one of them."
+            )
+        if schedule not in SCHEDULES:
+            raise ValueError(f"Classifier expected schedule in {SCHEDULES}, found {schedule!r}; pick one of them.")
+        recipe = RECIPES[network]
+        lr = recipe["lr"] if lr is None else lr
+        if lr <= 0:
+            raise ValueError(f"Classifier expected a learning rate lr > 0, found lr={lr}; pass e.g. --model.lr=0.05.")
+        self.save_hyperparameters(dict(
+            network=network, network_kwargs=dict(network_kwargs or {}), optimizer=optimizer, lr=lr,
+            momentum=recipe["momentum"] if momentum is None else momentum,
+            weight_decay=recipe["weight_decay"] if weight_decay is None else weight_decay,
+            nesterov=nesterov, schedule=schedule, step_size=step_size, gamma=gamma, num_classes=num_classes,
+        ))
+        self.model = getattr(networks, network)(**self.hparams.network_kwargs)
+        for stage in STAGES:  # one metric object per stage: their states never mix
+            setattr(self, f"{stage}_acc", MulticlassAccuracy(num_classes, average="micro"))
+            setattr(self, f"{stage}_loss", MeanMetric())
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        return self.model(X)
+
+    def _step(self, batch, stage: str) -> torch.Tensor:
+        X, t = batch
+        Y = self.model(X)  # logits (batch, classes)
+        loss = dlref.cross_entropy(Y, t)
+        acc, mean_loss = getattr(self, f"{stage}_acc"), getattr(self, f"{stage}_loss")
+        acc.update(Y.detach(), t)  # states stay on the device: no sync per step
+        mean_loss.update(loss.detach(), weight=len(X))
+        # Logged per epoch only: a per-step value would force a device sync each step.
+        self.log(f"{stage}/acc", acc, on_step=False, on_epoch=True, prog_bar=stage != "train")
+        self.log(f"{stage}/loss", mean_loss, on_step=False, on_epoch=True, prog_bar=stage != "train")
+        return loss
+
+    def training_step(self, batch, batch_idx):
+        return self._step(batch, "train")
+
+    def validation_step(self, batch, batch_idx):
+        self._step(batch, "val")
+
+    def test_step(self, batch, batch_idx):
+        self._step(batch, "test")
+
+    def predict_step(self, batch, batch_idx):
+        X = batch[0] if isinstance(batch, (tuple, list)) else batch
+        return self.model(X).argmax(dim=1)
+
+    def configure_optimizers(self):
+        h = self.hparams
+        kwargs = dict(lr=h.lr, weight_decay=h.weight_decay)
+        if h.optimizer in ("sgd", "rmsprop"):
+            kwargs["momentum"] = h.momentum
+        if h.optimizer == "sgd":
+            kwargs["nesterov"] = h.nesterov
+        optimizer = OPTIMIZERS[h.optimizer](self.parameters(), **kwargs)
+        if h.schedule == "none":
+            return optimizer
+        if h.schedule == "onecycle":
+            total = self.trainer.estimated_stepping_batches
+            scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=h.lr, total_steps=int(total))
+            return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+        if h.schedule == "cosine":
+            scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(self.trainer.max_epochs, 1))
+        else:
+            scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=h.step_size, gamma=h.gamma)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"}}

@@ -1,0 +1,129 @@
+"""The Lightning path: same model as the plain loop, metrics as by hand, safe checkpoints, the CLI."""
+
+import copy
+from pathlib import Path
+
+import lightning.pytorch as pl
+import pytest
+import torch
+
+import dlref
+from dlref.data.batches import Batches
+from dlref.lightning import Classifier, InMemoryDataModule, MNISTDataModule
+from dlref.lightning.cli import _cli, main
+
+CONFIGS = sorted((Path(__file__).resolve().parent.parent / "configs").glob("*.yaml"))
+
+
+class SubsetDataModule(InMemoryDataModule):
+    """The conftest subset: 2,000 training images (1,800 / 200) and 1,000 test images."""
+
+    def __init__(self, subset, **kwargs):
+        super().__init__(val_size=200, **kwargs)
+        self.subset = subset
+
+    def load(self, stage):
+        s = self.subset
+        return (s.train_images, s.train_labels) if stage == "train" else (s.test_images, s.test_labels)
+
+
+def _trainer(tmp_path, **kwargs):
+    defaults = dict(accelerator="cpu", devices=1, logger=False, enable_checkpointing=False,
+                    enable_progress_bar=False, enable_model_summary=False, default_root_dir=tmp_path)
+    return pl.Trainer(**{**defaults, **kwargs})
+
+
+def test_one_lightning_step_equals_one_step_of_the_plain_loop(mnist_subset, tmp_path):
+    torch.manual_seed(0)
+    lit = Classifier("fcn", {"hidden": 32, "dropout": 0.0}, lr=0.1, momentum=0.9)
+    plain = copy.deepcopy(lit.model)
+    dm = SubsetDataModule(mnist_subset, batch_size=64, seed=3)
+    dm.setup("fit")
+    first_batch = next(iter(Batches(dm.train_X, dm.train_t, 64, shuffle=True, seed=3)))
+    dm = SubsetDataModule(mnist_subset, batch_size=64, seed=3)
+    _trainer(tmp_path, max_steps=1, limit_val_batches=0).fit(lit, datamodule=dm)
+    dlref.train(plain, [first_batch], dlref.cross_entropy, dlref.SGD(plain.parameters(), lr=0.1, momentum=0.9))
+    for (name, a), b in zip(lit.model.named_parameters(), plain.parameters()):
+        assert torch.equal(a, b), name
+    torch.manual_seed(0)
+    assert not torch.equal(plain[1].W, Classifier("fcn", {"hidden": 32}).model[1].W)  # it did move
+
+
+def test_logged_epoch_accuracy_equals_accuracy_by_hand(mnist_subset, tmp_path):
+    torch.manual_seed(0)
+    lit = Classifier("fcn", {"hidden": 64}, lr=0.05)
+    dm = SubsetDataModule(mnist_subset, batch_size=100)
+    trainer = _trainer(tmp_path, max_epochs=1)
+    trainer.fit(lit, datamodule=dm)
+    by_hand = dlref.evaluate(lit.model, Batches(dm.val_X, dm.val_t, 37), dlref.cross_entropy)
+    assert trainer.callback_metrics["val/acc"].item() == pytest.approx(by_hand["accuracy"], abs=1e-6)
+    assert trainer.callback_metrics["val/loss"].item() == pytest.approx(by_hand["loss"], rel=1e-5)
+    assert 0.5 < by_hand["accuracy"] < 1.0
+
+
+def test_datamodule_split_sizes_dtypes_normalisation_and_no_overlap(mnist):
+    dm = MNISTDataModule(data_dir=None)
+    dm._mnist = mnist  # the session's copy, not a second read
+    dm.setup("fit")
+    assert dm.train_X.shape == (55000, 1, 28, 28) and dm.val_X.shape == (5000, 1, 28, 28)
+    assert dm.train_X.dtype == torch.float32 and dm.train_t.dtype == torch.int64
+    assert dm.test_X is None  # the test set is untouched until test
+    X = torch.cat([dm.train_X, dm.val_X])
+    assert abs(X.mean().item()) < 0.01 and abs(X.std().item() - 1) < 0.01
+    train_rows = {hash(x.numpy().tobytes()) for x in dm.train_X[:, 0, 10:18, 10:18]}
+    overlap = sum(hash(x.numpy().tobytes()) in train_rows for x in dm.val_X[:, 0, 10:18, 10:18])
+    assert overlap < 50  # MNIST has a few near-duplicate digits; a leaked split would give thousands
+    torch.manual_seed(999)
+    again = MNISTDataModule()
+    again._mnist = mnist
+    again.setup("fit")
+    assert torch.equal(again.val_t, dm.val_t)  # seeded split, independent of the global RNG
+    assert torch.bincount(dm.val_t).min() >= 400  # stratified: every digit is there
+    dm.setup("test")
+    assert dm.test_X.shape == (10000, 1, 28, 28)
+
+
+def test_only_the_training_loader_shuffles(mnist_subset):
+    dm = SubsetDataModule(mnist_subset, batch_size=50)
+    dm.setup("fit")
+    assert dm.train_dataloader().shuffle and not dm.val_dataloader().shuffle
+    first = torch.cat([t for _, t in dm.train_dataloader()])
+    second = torch.cat([t for _, t in dm.train_dataloader()])
+    assert not torch.equal(first, second) and torch.equal(first.sort().values, second.sort().values)
+
+
+def test_checkpoint_loads_weights_only_and_gives_the_same_test_accuracy(mnist_subset, tmp_path):
+    torch.manual_seed(0)
+    lit = Classifier("fcn", {"hidden": 64})
+    dm = SubsetDataModule(mnist_subset)
+    trainer = _trainer(tmp_path, max_epochs=1, enable_checkpointing=True,
+                       callbacks=[pl.callbacks.ModelCheckpoint(dirpath=tmp_path, filename="best")])
+    trainer.fit(lit, datamodule=dm)
+    before = trainer.test(lit, datamodule=dm, verbose=False)[0]["test/acc"]
+    checkpoint = torch.load(tmp_path / "best.ckpt", weights_only=True)
+    assert checkpoint["hyper_parameters"]["network"] == "fcn"
+    restored = Classifier.load_from_checkpoint(tmp_path / "best.ckpt", weights_only=True)
+    after = _trainer(tmp_path).test(restored, datamodule=dm, verbose=False)[0]["test/acc"]
+    assert after == before and after > 0.5
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda p: p.name)
+def test_every_config_parses_and_builds_its_model(config):
+    cli = _cli(["--config", str(config), "--trainer.logger=false"], run=False)
+    assert isinstance(cli.model, Classifier) and cli.model.hparams.network == config.stem
+    assert cli.model(torch.zeros(2, 1, 28, 28)).shape == (2, 10)
+
+
+def test_cli_usage_errors_exit_2_with_one_message(capsys):
+    assert main(["fit", "--config", str(CONFIGS[0]), "--model.no_such_key=1"]) == 2
+    assert "no_such_key" in capsys.readouterr().err
+    assert main(["fit", "--config", str(CONFIGS[0]), "--model.lr=-1"]) == 2
+    err = capsys.readouterr().err
+    assert "lr > 0" in err and "Traceback" not in err
+
+
+def test_cli_missing_data_exits_1_naming_the_files(tmp_path, capsys):
+    code = main(["fit", "--config", str(CONFIGS[0]), f"--data.data_dir={tmp_path}", "--trainer.logger=false",
+                 f"--trainer.default_root_dir={tmp_path}", "--checkpoint.dirpath", str(tmp_path / "ckpt")])
+    err = capsys.readouterr().err
+    assert code == 1 and "train-images-idx3-ubyte" in err and "dlref-download" in err and "Traceback" not in err
