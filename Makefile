@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 train: $(STAMP)
-	$(PY) scripts/train_scratch.py --model $(MODEL) $(ARGS)
+	$(PY) scripts/train_lightning.py fit --config configs/$(MODEL).yaml $(ARGS)
 
 train-scratch: $(STAMP)
 	$(PY) scripts/train_scratch.py --model $(MODEL) $(ARGS)

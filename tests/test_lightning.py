@@ -1,6 +1,7 @@
 """The Lightning path: same model as the plain loop, metrics as by hand, safe checkpoints, the CLI."""
 
 import copy
+import json
 from pathlib import Path
 
 import lightning.pytorch as pl
@@ -13,6 +14,7 @@ from dlref.lightning import Classifier, InMemoryDataModule, MNISTDataModule
 from dlref.lightning.cli import _cli, main
 
 CONFIGS = sorted((Path(__file__).resolve().parent.parent / "configs").glob("*.yaml"))
+FCN_CONFIG = CONFIGS[0].parent / "fcn.yaml"
 
 
 class SubsetDataModule(InMemoryDataModule):
@@ -115,15 +117,38 @@ def test_every_config_parses_and_builds_its_model(config):
 
 
 def test_cli_usage_errors_exit_2_with_one_message(capsys):
-    assert main(["fit", "--config", str(CONFIGS[0]), "--model.no_such_key=1"]) == 2
+    assert main(["fit", "--config", str(FCN_CONFIG), "--model.no_such_key=1"]) == 2
     assert "no_such_key" in capsys.readouterr().err
-    assert main(["fit", "--config", str(CONFIGS[0]), "--model.lr=-1"]) == 2
+    assert main(["fit", "--config", str(FCN_CONFIG), "--model.lr=-1"]) == 2
     err = capsys.readouterr().err
     assert "lr > 0" in err and "Traceback" not in err
 
 
 def test_cli_missing_data_exits_1_naming_the_files(tmp_path, capsys):
-    code = main(["fit", "--config", str(CONFIGS[0]), f"--data.data_dir={tmp_path}", "--trainer.logger=false",
+    code = main(["fit", "--config", str(FCN_CONFIG), f"--data.data_dir={tmp_path}", "--trainer.logger=false",
                  f"--trainer.default_root_dir={tmp_path}", "--checkpoint.dirpath", str(tmp_path / "ckpt")])
     err = capsys.readouterr().err
     assert code == 1 and "train-images-idx3-ubyte" in err and "dlref-download" in err and "Traceback" not in err
+
+
+def test_cli_refuses_to_test_before_a_model_is_chosen(capsys):
+    assert main(["test", "--config", str(FCN_CONFIG), "--trainer.logger=false"]) == 2
+    err = capsys.readouterr().err
+    assert "expected --ckpt_path" in err and "Traceback" not in err
+
+
+@pytest.mark.slow
+def test_fit_tests_the_best_checkpoint_once_and_a_second_test_warns(mnist_root, tmp_path, capsys):
+    common = ["--config", str(FCN_CONFIG), f"--data.data_dir={mnist_root}", "--data.limit=3000", "--data.val_size=500",
+              f"--trainer.default_root_dir={tmp_path}", "--trainer.enable_progress_bar=false",
+              "--trainer.enable_model_summary=false", "--model.network_kwargs={'hidden': 64}"]
+    assert main(["fit", *common, "--trainer.max_epochs=2"]) == 0
+    out = capsys.readouterr().out
+    results = tmp_path / "fcn" / "version_0" / "test_results.jsonl"
+    first = [json.loads(line) for line in results.read_text().splitlines()]
+    assert len(first) == 1 and first[0]["ckpt_path"].endswith("best.ckpt") and first[0]["test/acc"] > 0.85
+    assert f"fcn test accuracy {first[0]['test/acc']:.2%}" in out
+    assert main(["test", *common, "--ckpt_path", first[0]["ckpt_path"]]) == 0
+    assert "already been used 1 time" in capsys.readouterr().err
+    second = [json.loads(line) for line in results.read_text().splitlines()]
+    assert second[0] == first[0] and second[1]["test/acc"] == first[0]["test/acc"]  # appended, same model

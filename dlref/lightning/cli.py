@@ -13,8 +13,12 @@ a non-zero exit (2 for usage errors); ``--debug`` or ``DLREF_DEBUG=1`` shows
 the traceback.
 """
 
+import json
 import os
 import sys
+import time
+import warnings
+from pathlib import Path
 
 import lightning.pytorch as pl
 from lightning.fabric.loggers.tensorboard import _TENSORBOARD_AVAILABLE, _TENSORBOARDX_AVAILABLE
@@ -26,6 +30,21 @@ from dlref.lightning.datamodule import MNISTDataModule
 from dlref.lightning.module import Classifier
 
 RUNS_DIR = "runs"
+TEST_RESULTS = "test_results.jsonl"  # one line per use of the test set, next to the run's logs
+
+
+class UsageError(ValueError):
+    """A command that would do the wrong thing; it ends with exit code 2."""
+
+
+def record_test(run_dir: Path, ckpt_path: str | None, metrics: dict) -> int:
+    """Append one test evaluation to ``run_dir/test_results.jsonl``; return how many that run now has."""
+    path = Path(run_dir) / TEST_RESULTS
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as f:  # appended, never rewritten: earlier results stay as they were
+        row = {"ckpt_path": str(ckpt_path), "time": time.strftime("%Y-%m-%dT%H:%M:%S")}
+        f.write(json.dumps({**row, **{k: float(v) for k, v in metrics.items()}}) + "\n")
+    return sum(1 for _ in open(path))
 CHECKPOINT = dict(monitor="val/acc", mode="max", save_top_k=1, save_last=True, filename="best",
                   auto_insert_metric_name=False)
 
@@ -57,9 +76,14 @@ class DlrefCLI(LightningCLI):
 
     def before_instantiate_classes(self) -> None:
         config = self.config[self.subcommand] if self.subcommand else self.config
-        for logger in config.trainer.logger or []:
-            if getattr(logger, "init_args", None) is not None and logger.init_args.get("name") in (None, "lightning_logs"):
+        loggers = config.trainer.logger if isinstance(config.trainer.logger, list) else []
+        for logger in loggers:
+            if getattr(logger, "init_args", None) is None:
+                continue
+            if logger.init_args.get("name") in (None, "lightning_logs"):
                 logger.init_args.name = config.model.network  # runs/fcn/version_0/...
+            if logger.init_args.get("save_dir") == RUNS_DIR and config.trainer.default_root_dir:
+                logger.init_args.save_dir = config.trainer.default_root_dir  # --trainer.default_root_dir moves it all
 
     def instantiate_classes(self) -> None:
         super().instantiate_classes()
@@ -69,12 +93,41 @@ class DlrefCLI(LightningCLI):
                 logger._version = loggers[0].version
 
     def after_fit(self) -> None:
+        # The model is chosen on validation (the best checkpoint); the test set is then used once.
         if self.config.fit.get("test_after_fit") and not self.trainer.interrupted:
-            ckpt = "best" if self.trainer.checkpoint_callback and self.trainer.checkpoint_callback.best_model_path else None
-            self.trainer.test(self.model, datamodule=self.datamodule, ckpt_path=ckpt)
+            best = self.trainer.checkpoint_callback.best_model_path if self.trainer.checkpoint_callback else ""
+            metrics = self.trainer.test(self.model, datamodule=self.datamodule, ckpt_path=best or None,
+                                        verbose=False)[0]
+            if self.trainer.is_global_zero:
+                record_test(self.trainer.log_dir or RUNS_DIR, best or "last weights", metrics)
+
+    def before_test(self) -> None:
+        ckpt = self.config.test.get("ckpt_path")
+        if not ckpt:
+            raise UsageError(
+                "dlref test expected --ckpt_path, the checkpoint chosen on validation, found none; testing before "
+                "a model is chosen leaks the test set into its choice, so pass e.g. "
+                "--ckpt_path runs/fcn/version_0/checkpoints/best.ckpt."
+            )
+        if not Path(ckpt).is_file():
+            raise UsageError(f"dlref test expected a checkpoint file, found no file at {ckpt}; check the path.")
+        self._run_dir = Path(ckpt).resolve().parent.parent  # runs/<network>/version_N
+        earlier = self._run_dir / TEST_RESULTS
+        if earlier.is_file():
+            count = sum(1 for _ in open(earlier))
+            print(f"dlref: WARNING: this run's test set has already been used {count} time(s) (see {earlier}); a "
+                  "model changed after seeing test results is no longer judged fairly by them.", file=sys.stderr)
+
+    def after_test(self) -> None:
+        metrics = self.trainer.callback_metrics
+        if self.trainer.is_global_zero and "test/acc" in metrics:
+            record_test(self._run_dir, self.config.test.ckpt_path,
+                        {k: v for k, v in metrics.items() if k.startswith("test/")})
 
 
 def _cli(args: list[str], run: bool = True) -> DlrefCLI:
+    # main() hands over sys.argv itself (less --debug): not the mistake this warning is about.
+    warnings.filterwarnings("ignore", message="LightningCLI's args parameter is intended")
     return DlrefCLI(
         Classifier,
         MNISTDataModule,
@@ -99,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"dlref: error: {error}", file=sys.stderr)
         return 1
-    except (ValueError, TypeError) as error:
+    except (UsageError, ValueError, TypeError) as error:
         if debug:
             raise
         print(f"dlref: error: {error}", file=sys.stderr)
