@@ -6,16 +6,22 @@ Each message says what was expected, what was found, and what to do.
 import torch
 
 
-def check_features(name: str, X: torch.Tensor, expected: int, hint: str = "") -> None:
-    """Raise ``ValueError`` unless ``X`` is a float tensor whose last axis has ``expected`` entries."""
+def check_float(name: str, X: torch.Tensor) -> None:
+    """Raise ``TypeError`` unless ``X`` is a floating-point tensor."""
     if not isinstance(X, torch.Tensor):
         raise TypeError(
-            f"{name} expected a torch.Tensor, found {type(X).__name__}; convert it with torch.as_tensor(X, dtype=torch.float32)."
+            f"{name} expected a torch.Tensor, found {type(X).__name__}; "
+            "convert it with torch.as_tensor(X, dtype=torch.float32)."
         )
     if not torch.is_floating_point(X):
         raise TypeError(
             f"{name} expected a floating-point tensor, found dtype {X.dtype}; convert it with X.float()."
         )
+
+
+def check_features(name: str, X: torch.Tensor, expected: int, hint: str = "") -> None:
+    """Raise unless ``X`` is a float tensor whose last axis has ``expected`` entries."""
+    check_float(name, X)
     if X.dim() == 0 or X.shape[-1] != expected:
         raise ValueError(
             f"{name} expected input of shape (batch, {expected}) or ({expected},), found {tuple(X.shape)}; "

@@ -1,0 +1,91 @@
+"""Networks — the "FCN", "CNN" and "RNN" slides' MNIST classifiers, built only from dlref's layers.
+
+Each builder returns a ``Model`` that takes MNIST images ``(batch, 1, 28, 28)`` (the FCN and the
+LSTM also take flat rows ``(batch, 784)``) and returns logits ``(batch, classes)``: the last
+``Layer`` has the identity activation, and the loss (``dlref.cross_entropy``) applies the softmax.
+
+    fcn:  Flatten → Layer(784, 800) → Dropout → Layer(800, 10)
+    cnn:  ConvLayer(1, 32, 3) → MaxPool(2) → ConvLayer(32, 64, 3) → MaxPool(2) → Flatten
+          → Dropout → Layer(64·7·7, 128) → Dropout → Layer(128, 10)
+    lstm: Rows(28) → LSTMLayer(28, 128) → LastHidden → Layer(128, 10)
+
+The LSTM reads an image as a sequence of 28 rows of 28 pixels, top to bottom, and classifies
+from its last hidden state ``h_T``. Torch twins: the same stacks of ``nn.Linear``, ``nn.Conv2d``,
+``nn.MaxPool2d``, ``nn.Flatten``, ``nn.Dropout`` and ``nn.LSTM``.
+"""
+
+from torch import nn
+
+from .activations import identity, relu
+from .conv import ConvLayer
+from .dropout import Dropout
+from .layer import Layer
+from .lstm import LSTMLayer
+from .model import Model
+from .pooling import Flatten, LastHidden, MaxPool, Rows
+
+
+def _check_sizes(name: str, **sizes) -> None:
+    bad = {k: v for k, v in sizes.items() if not isinstance(v, int) or v < 1}
+    if bad:
+        raise ValueError(f"{name} expected positive int sizes, found {bad}; pass e.g. {name}(hidden=128).")
+
+
+def _dropout(p: float) -> list[nn.Module]:
+    return [Dropout(p)] if p > 0 else []
+
+
+def fcn(in_features: int = 784, hidden: int = 800, classes: int = 10, dropout: float = 0.2) -> Model:
+    """A fully connected network ``in_features``-``hidden``-``classes`` with ReLU and dropout."""
+    _check_sizes("fcn", in_features=in_features, hidden=hidden, classes=classes)
+    return Model(
+        Flatten(),  # (batch, 1, 28, 28) → (batch, 784)
+        Layer(in_features, hidden, relu),
+        *_dropout(dropout),
+        Layer(hidden, classes, identity),  # logits
+    )
+
+
+def cnn(
+    in_channels: int = 1,
+    channels: tuple[int, int] = (32, 64),
+    kernel_size: int = 3,
+    hidden: int = 128,
+    classes: int = 10,
+    image_size: int = 28,
+    dropout: float = 0.25,
+) -> Model:
+    """Two convolution + pooling blocks, then a fully connected classifier.
+
+    Padding ``kernel_size // 2`` keeps each convolution's output as large as its input (odd kernels),
+    and each ``MaxPool(2)`` halves it: 28 → 14 → 7.
+    """
+    c1, c2 = channels
+    _check_sizes("cnn", in_channels=in_channels, c1=c1, c2=c2, kernel_size=kernel_size, hidden=hidden,
+                 classes=classes, image_size=image_size)
+    side = image_size // 2 // 2
+    if side < 1:
+        raise ValueError(f"cnn expected image_size >= 4 for two 2×2 poolings, found {image_size}; pass e.g. 28.")
+    pad = kernel_size // 2
+    return Model(
+        ConvLayer(in_channels, c1, kernel_size, padding=pad),  # (batch, c1, 28, 28)
+        MaxPool(2),  # (batch, c1, 14, 14)
+        ConvLayer(c1, c2, kernel_size, padding=pad),  # (batch, c2, 14, 14)
+        MaxPool(2),  # (batch, c2, 7, 7)
+        Flatten(),  # (batch, c2·7·7)
+        *_dropout(dropout),
+        Layer(c2 * side * side, hidden, relu),
+        *_dropout(dropout),
+        Layer(hidden, classes, identity),  # logits
+    )
+
+
+def lstm(input_size: int = 28, hidden: int = 128, classes: int = 10) -> Model:
+    """An LSTM over the image's rows of ``input_size`` pixels, classifying from ``h_T``."""
+    _check_sizes("lstm", input_size=input_size, hidden=hidden, classes=classes)
+    return Model(
+        Rows(input_size),  # (batch, 1, 28, 28) or (batch, 784) → (batch, 28, 28): 28 steps of 28 pixels
+        LSTMLayer(input_size, hidden),  # → (H (batch, 28, hidden), (h_T, c_T))
+        LastHidden(),  # → h_T (batch, hidden)
+        Layer(hidden, classes, identity),  # logits
+    )

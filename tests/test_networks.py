@@ -1,0 +1,106 @@
+import pytest
+import torch
+from torch.testing import assert_close
+
+import dlref
+from dlref import networks
+from dlref.conv import ConvLayer
+from dlref.data.batches import Batches
+from dlref.dropout import Dropout
+from dlref.loss import cross_entropy
+from dlref.lstm import LSTMLayer
+from dlref.pooling import Flatten, LastHidden, MaxPool, Rows
+
+CORE = (dlref.Layer, ConvLayer, MaxPool, Flatten, Dropout, Rows, LSTMLayer, LastHidden)
+BUILDERS = [networks.fcn, networks.cnn, networks.lstm]
+
+
+@pytest.mark.parametrize("build", BUILDERS, ids=lambda b: b.__name__)
+def test_each_network_maps_mnist_images_to_ten_logits(build):
+    torch.manual_seed(0)
+    model = build()
+    assert isinstance(model, dlref.Model)
+    assert all(isinstance(layer, CORE) for layer in model.layers)  # core layers only
+    assert model[-1].activate is dlref.identity  # logits: no activation before the loss
+    assert model(torch.randn(5, 1, 28, 28)).shape == (5, 10)
+
+
+def test_parameter_counts():
+    def count(model):
+        return sum(p.numel() for p in model.parameters())
+
+    assert count(networks.fcn()) == 784 * 800 + 800 + 800 * 10 + 10
+    conv = (1 * 9 + 1) * 32 + (32 * 9 + 1) * 64
+    assert count(networks.cnn()) == conv + 64 * 7 * 7 * 128 + 128 + 128 * 10 + 10
+    assert count(networks.lstm()) == 4 * (28 * 128 + 128 * 128 + 128) + 128 * 10 + 10  # one b per gate
+    assert count(networks.fcn(hidden=50, dropout=0)) == 784 * 50 + 50 + 50 * 10 + 10
+    assert count(networks.cnn(channels=(4, 8), hidden=16)) == 40 + (4 * 9 + 1) * 8 + 8 * 49 * 16 + 16 + 170
+
+
+def test_fcn_and_lstm_also_take_flat_rows_and_cnn_says_how_to_reshape():
+    torch.manual_seed(0)
+    images = torch.randn(3, 1, 28, 28)
+    for build in (networks.fcn, networks.lstm):
+        model = build().eval()
+        assert_close(model(images.flatten(1)), model(images))
+    with pytest.raises(ValueError, match=r"X.view\(-1, 1, height, width\)"):
+        networks.cnn()(images.flatten(1))
+
+
+def test_dropout_is_on_in_training_and_off_in_evaluation():
+    torch.manual_seed(0)
+    model, X = networks.fcn(dropout=0.5), torch.randn(4, 1, 28, 28)
+    assert not torch.equal(model(X), model(X))
+    model.eval()
+    assert torch.equal(model(X), model(X))
+    assert not any(isinstance(layer, Dropout) for layer in networks.cnn(dropout=0).layers)
+
+
+def test_bad_sizes_are_refused():
+    with pytest.raises(ValueError, match=r"fcn expected positive int sizes, found \{'hidden': 0\}"):
+        networks.fcn(hidden=0)
+    with pytest.raises(ValueError, match="image_size >= 4"):
+        networks.cnn(image_size=3)
+
+
+# Real MNIST: a 2000-image subset (the conftest fixture), a few epochs, accuracy on 1000 held-out test images.
+TRAINING = [  # builder, lr, epochs, accuracy floor (measured: fcn 0.88-0.90, cnn 0.92-0.93, lstm 0.85)
+    pytest.param(networks.fcn, 0.05, 5, 0.85, id="fcn"),
+    pytest.param(networks.cnn, 0.05, 3, 0.85, id="cnn", marks=pytest.mark.slow),
+    pytest.param(networks.lstm, 0.1, 8, 0.70, id="lstm", marks=pytest.mark.slow),
+]
+
+
+@pytest.mark.parametrize("build,lr,epochs,floor", TRAINING)
+def test_each_network_learns_mnist(build, lr, epochs, floor, mnist_subset):
+    torch.manual_seed(0)
+    model = build()
+    train = Batches(mnist_subset.train_images, mnist_subset.train_labels, 64, shuffle=True, seed=0)
+    test = Batches(mnist_subset.test_images, mnist_subset.test_labels, 500)
+    before = dlref.evaluate(model, test, cross_entropy)
+    history = dlref.train(model, train, cross_entropy, dlref.SGD(model.parameters(), lr=lr, momentum=0.9), epochs)
+    after = dlref.evaluate(model, test, cross_entropy)
+    assert history[-1] < 0.5 * history[0]
+    assert after["loss"] < 0.5 * before["loss"]
+    assert after["accuracy"] >= floor, f"{build.__name__}: held-out accuracy {after['accuracy']:.3f} < {floor}"
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("build", BUILDERS, ids=lambda b: b.__name__)
+def test_each_network_gives_the_same_logits_and_gradients_on_cuda(build):
+    torch.manual_seed(0)
+    model = build().eval()
+    X, t = torch.randn(16, 1, 28, 28), torch.randint(0, 10, (16,))
+    cross_entropy(model(X), t).backward()
+    cpu_grads = [p.grad.clone() for p in model.parameters()]
+    Y_cpu = model(X)
+    model.zero_grad()
+    model.cuda()
+    Y_cuda = model(X.cuda())
+    assert Y_cuda.device.type == "cuda"
+    assert_close(Y_cuda.cpu(), Y_cpu, rtol=1e-4, atol=1e-4)  # TF32 and other kernels: close, not equal
+    cross_entropy(Y_cuda, t.cuda()).backward()
+    assert_close([p.grad.cpu() for p in model.parameters()], cpu_grads, rtol=1e-3, atol=1e-4)
+    model.cpu()
+    assert_close(model(X), Y_cpu)
