@@ -40,6 +40,7 @@ def test_state_dict_resumes_mid_epoch_exactly():
     it = iter(resumed)
     part = [next(it)[1] for _ in range(3)]  # 3 batches into epoch 2, then "crash"
     state = resumed.state_dict()
+    assert state["next_batch"] == 3
     fresh = Batches(X, t, 8, shuffle=True, seed=99)
     fresh.load_state_dict(state)
     rest = [tb for _, tb in fresh]

@@ -9,7 +9,9 @@ examples of the epoch's order are dropped, so every rank takes as many
 steps), in evaluation contiguous shares that cover the set exactly once.
 ``state_dict`` /
 ``load_state_dict`` save the position inside an epoch, so a resumed run sees
-exactly the batches an uninterrupted one would.
+exactly the batches an uninterrupted one would: the position counts the
+batches handed out, so the next ``iter()`` after ``load_state_dict`` starts
+with the first batch not yet handed out.
 """
 
 import torch
@@ -72,7 +74,7 @@ class Batches:
 
     def state_dict(self) -> dict:
         """Where the epoch being served started and how many of its batches have been handed out."""
-        if self._epoch_state is None:
+        if self._epoch_state is None or self._next >= len(self):  # between epochs: the next one starts afresh
             return {"generator": self.generator.get_state(), "next_batch": 0}
         return {"generator": self._epoch_state.clone(), "next_batch": self._next}
 

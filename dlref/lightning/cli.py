@@ -16,18 +16,27 @@ the traceback.
 import json
 import os
 import sys
+import tempfile
 import time
 import warnings
 from pathlib import Path
 
 import lightning.pytorch as pl
 from lightning.fabric.loggers.tensorboard import _TENSORBOARD_AVAILABLE, _TENSORBOARDX_AVAILABLE
+from lightning.fabric.utilities.exceptions import MisconfigurationException
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
 from dlref.data.idx import IDXError
 from dlref.data.mnist import MNISTDownloadError, MNISTNotFoundError
+from dlref.lightning.checkpoints import (
+    CheckpointError,
+    CheckpointWriteError,
+    LastCheckpoint,
+    check_network,
+    find_last,
+)
 from dlref.lightning.datamodule import MNISTDataModule
-from dlref.lightning.module import Classifier
+from dlref.lightning.module import Classifier, DivergenceError
 
 RUNS_DIR = "runs"
 TEST_RESULTS = "test_results.jsonl"  # one line per use of the test set, next to the run's logs
@@ -45,7 +54,10 @@ def record_test(run_dir: Path, ckpt_path: str | None, metrics: dict) -> int:
         row = {"ckpt_path": str(ckpt_path), "time": time.strftime("%Y-%m-%dT%H:%M:%S")}
         f.write(json.dumps({**row, **{k: float(v) for k, v in metrics.items()}}) + "\n")
     return sum(1 for _ in open(path))
-CHECKPOINT = dict(monitor="val/acc", mode="max", save_top_k=1, save_last=True, filename="best",
+# Two checkpoint callbacks: the best model by validation accuracy (what `test` evaluates), and the
+# last state (what `--ckpt_path last` resumes), written at every epoch end and, with
+# --last.every_n_steps=N, every N steps.
+CHECKPOINT = dict(monitor="val/acc", mode="max", save_top_k=1, save_last=False, filename="best",
                   auto_insert_metric_name=False)
 
 
@@ -71,6 +83,7 @@ class DlrefCLI(LightningCLI):
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         parser.add_lightning_class_args(pl.callbacks.ModelCheckpoint, "checkpoint")
         parser.set_defaults({f"checkpoint.{k}": v for k, v in CHECKPOINT.items()})
+        parser.add_lightning_class_args(LastCheckpoint, "last")
         parser.add_argument("--test_after_fit", type=bool, default=True,
                             help="after fit, evaluate the best checkpoint once on the test set")
 
@@ -97,20 +110,55 @@ class DlrefCLI(LightningCLI):
         if self.config.fit.get("test_after_fit") and not self.trainer.interrupted:
             best = self.trainer.checkpoint_callback.best_model_path if self.trainer.checkpoint_callback else ""
             metrics = self.trainer.test(self.model, datamodule=self.datamodule, ckpt_path=best or None,
-                                        verbose=False)[0]
+                                        verbose=False, weights_only=True)[0]
             if self.trainer.is_global_zero:
                 record_test(self.trainer.log_dir or RUNS_DIR, best or "last weights", metrics)
 
+    def _checked_ckpt(self) -> str | None:
+        """The run's ``--ckpt_path``, ``last`` resolved, checked to be readable and of this network."""
+        config = self.config_init[self.subcommand]
+        config["weights_only"] = True  # never full unpickling, whatever was asked
+        ckpt, network = config.get("ckpt_path"), self.model.hparams.network
+        if ckpt == "last":
+            # The newest last.ckpt of this network; the resumed run logs into a new version folder,
+            # so the interrupted run's logs and checkpoints stay as they were.
+            ckpt = str(find_last(self.trainer.loggers[0].save_dir if self.trainer.loggers else RUNS_DIR, network))
+            config["ckpt_path"] = self.config[self.subcommand]["ckpt_path"] = ckpt
+            print(f"dlref: resuming from {ckpt}", file=sys.stderr)
+        if ckpt:
+            check_network(ckpt, network)
+        return ckpt
+
+    def _check_writable(self) -> None:
+        folder = Path(self.trainer.log_dir or self.trainer.default_root_dir)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryFile(dir=folder):
+                pass
+        except OSError as error:
+            raise UsageError(
+                f"dlref expected a writable output folder, found {folder} is not ({error.strerror or error}); "
+                "pass a writable --trainer.default_root_dir."
+            ) from None
+
+    def before_fit(self) -> None:
+        self._checked_ckpt()
+        self._check_writable()
+
+    def before_validate(self) -> None:
+        self._checked_ckpt()
+
+    def before_predict(self) -> None:
+        self._checked_ckpt()
+
     def before_test(self) -> None:
-        ckpt = self.config.test.get("ckpt_path")
+        ckpt = self._checked_ckpt()
         if not ckpt:
             raise UsageError(
                 "dlref test expected --ckpt_path, the checkpoint chosen on validation, found none; testing before "
                 "a model is chosen leaks the test set into its choice, so pass e.g. "
                 "--ckpt_path runs/fcn/version_0/checkpoints/best.ckpt."
             )
-        if not Path(ckpt).is_file():
-            raise UsageError(f"dlref test expected a checkpoint file, found no file at {ckpt}; check the path.")
         self._run_dir = Path(ckpt).resolve().parent.parent  # runs/<network>/version_N
         earlier = self._run_dir / TEST_RESULTS
         if earlier.is_file():
@@ -131,7 +179,12 @@ def _cli(args: list[str], run: bool = True) -> DlrefCLI:
     return DlrefCLI(
         Classifier,
         MNISTDataModule,
-        trainer_defaults={"logger": _loggers(), "callbacks": [Summary()], "default_root_dir": RUNS_DIR},
+        trainer_defaults={
+            "logger": _loggers(),
+            "callbacks": [Summary()],
+            "default_root_dir": RUNS_DIR,
+            "plugins": [{"class_path": "dlref.lightning.checkpoints.AtomicCheckpointIO"}],
+        },
         save_config_kwargs={"overwrite": False},
         seed_everything_default=0,
         args=args,
@@ -147,12 +200,12 @@ def main(argv: list[str] | None = None) -> int:
         _cli(args)
     except SystemExit as stop:  # argparse / jsonargparse already printed its one-line error
         return stop.code if isinstance(stop.code, int) else 2
-    except (MNISTNotFoundError, MNISTDownloadError, IDXError) as error:
+    except (MNISTNotFoundError, MNISTDownloadError, IDXError, DivergenceError, CheckpointWriteError) as error:
         if debug:
             raise
         print(f"dlref: error: {error}", file=sys.stderr)
         return 1
-    except (UsageError, ValueError, TypeError) as error:
+    except (UsageError, CheckpointError, MisconfigurationException, ValueError, TypeError) as error:
         if debug:
             raise
         print(f"dlref: error: {error}", file=sys.stderr)

@@ -7,9 +7,17 @@ logits, the optimizer ``dlref.SGD`` unless the config names a torch one, and
 accuracy is a torchmetrics object per stage, logged per epoch under
 ``train/``, ``val/`` and ``test/``. Hyper-parameters are plain strings and
 numbers, so checkpoints load under ``torch.load(weights_only=True)``.
+
+Checkpoints also carry what a bit-exact resume needs beyond Lightning's own
+state: the torch, numpy and Python RNG states (dropout draws from torch's).
+A loss that stops being finite ends the run at that step, before the update,
+so no NaN weights are ever saved.
 """
 
+import random
+
 import lightning.pytorch as pl
+import numpy as np
 import torch
 from torchmetrics import MeanMetric
 from torchmetrics.classification import MulticlassAccuracy
@@ -27,6 +35,30 @@ OPTIMIZERS = {
 }
 SCHEDULES = ("none", "onecycle", "cosine", "step")
 STAGES = ("train", "val", "test")
+
+
+class DivergenceError(RuntimeError):
+    """The training loss became NaN or infinite."""
+
+
+def rng_states() -> dict:
+    """Every global RNG a step draws from, as tensors and plain values (safe under ``weights_only``)."""
+    kind, keys, pos, has_gauss, gauss = np.random.get_state()
+    return {
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        "numpy": [kind, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, gauss],
+        "python": random.getstate(),
+    }
+
+
+def set_rng_states(states: dict) -> None:
+    torch.set_rng_state(states["torch"])
+    if states["cuda"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(states["cuda"])
+    kind, keys, pos, has_gauss, gauss = states["numpy"]
+    np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, gauss))
+    random.setstate(states["python"])
 
 
 class Classifier(pl.LightningModule):
@@ -96,7 +128,15 @@ class Classifier(pl.LightningModule):
         return loss
 
     def training_step(self, batch, batch_idx):
-        return self._step(batch, "train")
+        loss = self._step(batch, "train")
+        if not torch.isfinite(loss):  # before backward and the update: the weights stay as they were
+            lr = self.trainer.optimizers[0].param_groups[0]["lr"] if self.trainer.optimizers else self.hparams.lr
+            raise DivergenceError(
+                f"training diverged at step {self.global_step} (epoch {self.current_epoch}, batch {batch_idx}): "
+                f"expected a finite loss, found {loss.item()}; the learning rate {float(lr):g} is likely too high, so "
+                f"lower it (e.g. --model.lr={float(lr) / 10:g}) or clip gradients (--trainer.gradient_clip_val=1.0)."
+            )
+        return loss
 
     def validation_step(self, batch, batch_idx):
         self._step(batch, "val")
@@ -107,6 +147,13 @@ class Classifier(pl.LightningModule):
     def predict_step(self, batch, batch_idx):
         X = batch[0] if isinstance(batch, (tuple, list)) else batch
         return self.model(X).argmax(dim=1)
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        checkpoint["rng_states"] = rng_states()
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        if "rng_states" in checkpoint:
+            set_rng_states(checkpoint["rng_states"])
 
     def configure_optimizers(self):
         h = self.hparams

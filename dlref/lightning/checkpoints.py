@@ -1,0 +1,127 @@
+"""Checkpoints that cannot be lost half-written and cannot run code when loaded.
+
+Writing: the bytes go to a temporary file in the same folder, are flushed to
+disk, and only then replace the old file in one ``os.replace``; a crash or a
+full disk mid-write leaves the previous checkpoint as it was. Reading: every
+load is ``torch.load(weights_only=True)``, which refuses any pickle that would
+build an object other than tensors and plain values, and the checkpoint is
+checked to hold the network the config builds before Lightning touches it.
+"""
+
+import io
+import os
+import pickle
+import tempfile
+from pathlib import Path
+
+import torch
+from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.plugins.io import TorchCheckpointIO
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be used: unreadable, unsafe, or of another network."""
+
+
+class CheckpointWriteError(OSError):
+    """A checkpoint could not be written; the previous one is untouched."""
+
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """``TorchCheckpointIO`` whose writes are all-or-nothing and whose reads are ``weights_only``."""
+
+    def save_checkpoint(self, checkpoint: dict, path, storage_options=None) -> None:
+        path = Path(path)
+        buffer = io.BytesIO()
+        torch.save(checkpoint, buffer)  # serialise first: a failure here touches no file
+        part = None
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, part = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.part-")
+            with os.fdopen(fd, "wb") as f:
+                f.write(buffer.getbuffer())
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(part, path)  # atomic on one file system
+        except OSError as error:
+            if part and os.path.exists(part):
+                os.remove(part)
+            kept = f"the previous {path.name} is untouched" if path.exists() else "no earlier file was there"
+            raise CheckpointWriteError(
+                error.errno,
+                f"could not write checkpoint {path}: expected a writable folder with free space, found "
+                f"{error.strerror or error}; free some space or pass a writable --trainer.default_root_dir ({kept}).",
+            ) from error
+
+    def load_checkpoint(self, path, map_location=None, weights_only=None) -> dict:
+        return load(path, map_location=map_location)
+
+
+def load(path, map_location=None) -> dict:
+    """``torch.load(path, weights_only=True)``, with one sentence when the file is unusable."""
+    if not Path(path).is_file():
+        raise CheckpointError(f"expected a checkpoint file, found no file at {path}; check the --ckpt_path.")
+    try:
+        return torch.load(path, map_location=map_location or "cpu", weights_only=True)
+    except pickle.UnpicklingError as error:
+        raise CheckpointError(
+            f"refused to load {path}: expected only tensors and plain values (weights_only=True), found "
+            f"{str(error).splitlines()[0][:200]}; load only checkpoints written by dlref from a source you trust."
+        ) from None
+    except (RuntimeError, EOFError, OSError) as error:
+        raise CheckpointError(
+            f"could not read checkpoint {path}: expected a complete torch checkpoint, found "
+            f"{str(error).splitlines()[0][:200]} (truncated or not a checkpoint); pass another --ckpt_path."
+        ) from None
+
+
+def check_network(path, network: str) -> None:
+    """Raise ``CheckpointError`` unless the checkpoint at ``path`` holds ``network``."""
+    found = load(path).get("hyper_parameters", {}).get("network")
+    if found != network:
+        raise CheckpointError(
+            f"checkpoint {path} holds a {found or 'non-dlref'} network, found a config that builds {network}; "
+            f"pass the config it was trained with (e.g. --config configs/{found}.yaml) or another --ckpt_path."
+        )
+
+
+def find_last(runs_dir, network: str) -> Path:
+    """The newest ``last.ckpt`` under ``runs_dir/network/version_*/checkpoints/``."""
+    candidates = sorted(Path(runs_dir, network).glob("version_*/checkpoints/last.ckpt"), key=os.path.getmtime)
+    if not candidates:
+        raise CheckpointError(
+            f"--ckpt_path last expected a last.ckpt under {Path(runs_dir, network)}/version_*/checkpoints/, "
+            "found none; start the run without --ckpt_path, or pass the checkpoint's path."
+        )
+    return candidates[-1]
+
+
+class LastCheckpoint(ModelCheckpoint):
+    """``last.ckpt``, the state ``--ckpt_path last`` resumes: after every epoch's validation, and every
+    ``every_n_steps`` training steps.
+
+    Lightning's ``ModelCheckpoint`` takes steps or epochs, not both, and writes ``last`` only beside a
+    top-k file; a resume wants both cadences and nothing else.
+    """
+
+    def __init__(self, dirpath: str | None = None, every_n_steps: int = 0):
+        super().__init__(dirpath=dirpath, monitor=None, save_top_k=0, save_last=True)
+        if every_n_steps < 0:
+            raise ValueError(f"expected every_n_steps >= 0, found {every_n_steps}; pass 0 for epoch ends only.")
+        self.every_n_steps = every_n_steps
+
+    def _save(self, trainer) -> None:
+        if trainer.state.fn == "fit" and not trainer.sanity_checking and not trainer.fast_dev_run:
+            self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        if self.every_n_steps and trainer.global_step % self.every_n_steps == 0:
+            self._save(trainer)
+
+    def on_train_epoch_end(self, trainer, pl_module) -> None:
+        if self._should_save_on_train_epoch_end(trainer):  # no validation this epoch
+            self._save(trainer)
+
+    def on_validation_end(self, trainer, pl_module) -> None:
+        if not self._should_save_on_train_epoch_end(trainer):
+            self._save(trainer)

@@ -1,0 +1,102 @@
+"""Figures — a Lightning ``Callback`` that draws a run's pictures into its log folder.
+
+    trainer = pl.Trainer(callbacks=[Figures()])        # or: dlref fit --trainer.callbacks+=Figures
+
+After ``fit``: ``learning_curves.png`` (loss and accuracy per epoch, training and validation).
+After ``test``: ``confusion_matrix.png`` (torchmetrics), ``misclassified.png`` (a grid of wrong
+digits with true and predicted labels) and ``representations.png`` (the deck's Figure 1.6: what
+each layer makes of one test digit). Files go to ``trainer.log_dir`` (``runs/<network>/version_N``
+under the ``dlref`` command), written by the first process only. The plotting itself is
+``dlref.figures``; this file only collects what to plot.
+"""
+
+from pathlib import Path
+
+import lightning.pytorch as pl
+import torch
+from torchmetrics.classification import MulticlassConfusionMatrix
+
+from dlref import figures
+
+METRICS = ("train/loss", "train/acc", "val/loss", "val/acc")
+
+
+class History(pl.Callback):
+    """Keeps each epoch's ``train/`` and ``val/`` loss and accuracy: ``history["val/loss"][epoch]``."""
+
+    def __init__(self):
+        self.history = {name: [] for name in METRICS}
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        # Runs after the epoch's validation, when both stages' epoch means are in callback_metrics.
+        metrics = trainer.callback_metrics
+        for name in METRICS:
+            if name in metrics:
+                self.history[name].append(metrics[name].item())
+
+
+class Figures(History):
+    """Writes ``learning_curves.png`` after fit; ``confusion_matrix.png``, ``misclassified.png`` and
+    ``representations.png`` after test.
+
+    Args:
+        dirpath: folder for the PNG files; ``None`` takes ``trainer.log_dir``.
+        max_misclassified: how many wrong test digits the grid shows.
+        digit: index of the test image drawn layer by layer in ``representations.png``.
+    """
+
+    def __init__(self, dirpath: str | None = None, max_misclassified: int = 32, digit: int = 0):
+        super().__init__()
+        self.dirpath, self.max_misclassified, self.digit = dirpath, max_misclassified, digit
+        self.written: list[Path] = []
+
+    def _dir(self, trainer: pl.Trainer) -> Path:
+        return Path(self.dirpath or trainer.log_dir or trainer.default_root_dir)
+
+    def _title(self, pl_module: pl.LightningModule) -> str:
+        return str(pl_module.hparams.get("network", type(pl_module).__name__)).upper()
+
+    def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if trainer.is_global_zero and any(self.history.values()):
+            path = figures.learning_curves(self.history, self._dir(trainer) / "learning_curves.png",
+                                           f"{self._title(pl_module)}: learning curves")
+            self.written.append(path)
+
+    def on_test_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._confusion = MulticlassConfusionMatrix(pl_module.hparams.get("num_classes", 10)).to(pl_module.device)
+        self._wrong = []  # (image, true, predicted), at most max_misclassified
+        self._example = None  # (image, label) of test image number `digit`
+        self._seen = 0
+
+    def on_test_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0) -> None:
+        X, t = batch
+        with torch.no_grad():
+            Y = pl_module(X).argmax(dim=1)  # test_step returns nothing: predict again, once per batch
+        self._confusion.update(Y, t)
+        if self._example is None and self._seen + len(X) > self.digit:
+            k = self.digit - self._seen
+            self._example = (X[k : k + 1].detach().clone(), int(t[k]))
+        self._seen += len(X)
+        room = self.max_misclassified - sum(len(w[0]) for w in self._wrong)
+        if room > 0:
+            wrong = (Y != t).nonzero().flatten()[:room]
+            if len(wrong):
+                self._wrong.append((X[wrong].detach().cpu(), t[wrong].cpu(), Y[wrong].cpu()))
+
+    def on_test_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        matrix = self._confusion.compute()  # summed over every process
+        if not trainer.is_global_zero:
+            return
+        folder, title = self._dir(trainer), self._title(pl_module)
+        self.written.append(figures.confusion_matrix(matrix, folder / "confusion_matrix.png",
+                                                     f"{title}, confusion matrix on the test set"))
+        images, true, predicted = (torch.cat(parts) for parts in zip(*self._wrong)) if self._wrong else (
+            torch.empty(0, 1, 28, 28), torch.empty(0), torch.empty(0))
+        self.written.append(figures.misclassified(images, true, predicted, folder / "misclassified.png",
+                                                  f"{title}: misclassified test digits"))
+        if self._example is not None:
+            X, label = self._example
+            outputs = figures.layer_outputs(pl_module.model if hasattr(pl_module, "model") else pl_module, X)
+            self.written.append(figures.representations(
+                outputs, folder / "representations.png",
+                f"{title}: what each layer makes of test digit #{self.digit}", true=label))
