@@ -34,6 +34,7 @@ from dlref.lightning.checkpoints import (
     LastCheckpoint,
     check_network,
     find_last,
+    load,
 )
 from dlref.lightning.datamodule import MNISTDataModule
 from dlref.lightning.module import Classifier, DivergenceError
@@ -86,6 +87,15 @@ class DlrefCLI(LightningCLI):
         parser.add_lightning_class_args(LastCheckpoint, "last")
         parser.add_argument("--test_after_fit", type=bool, default=True,
                             help="after fit, evaluate the best checkpoint once on the test set")
+
+    def _parse_ckpt_path(self) -> None:
+        # LightningCLI reads the checkpoint's hyper-parameters (so its network wins over the config's);
+        # read it through dlref's loader first, so an unreadable or unsafe file is one sentence.
+        subcommand = self.config.get("subcommand")
+        ckpt = self.config[subcommand].get("ckpt_path") if subcommand else None
+        if ckpt and ckpt not in ("last", "best", "hpc", "registry"):
+            load(ckpt)
+        super()._parse_ckpt_path()
 
     def before_instantiate_classes(self) -> None:
         config = self.config[self.subcommand] if self.subcommand else self.config

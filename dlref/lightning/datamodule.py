@@ -37,6 +37,16 @@ class InMemoryDataModule(pl.LightningDataModule):
         """``(images (N, 1, H, W) float32 normalised, labels (N,) int64)`` of ``stage`` ``train`` or ``test``."""
         raise NotImplementedError
 
+    def _checked(self, stage: str):
+        X, t = self.load(stage)
+        bad = (~torch.isfinite(X)).sum().item()
+        if bad:
+            raise ValueError(
+                f"{type(self).__name__} expected finite pixel values in the {stage} images, found {bad} NaN or "
+                "infinite values; re-create the data (e.g. re-download MNIST) or fix the transform that made them."
+            )
+        return X, t
+
     def _device(self) -> torch.device:
         trainer = self.trainer
         return trainer.strategy.root_device if trainer is not None else torch.device("cpu")
@@ -44,7 +54,7 @@ class InMemoryDataModule(pl.LightningDataModule):
     def setup(self, stage: str) -> None:
         device = self._device()
         if stage in ("fit", "validate") and self.train_X is None:
-            X, t = self.load("train")
+            X, t = self._checked("train")
             if self.limit:
                 X, t = X[: self.limit], t[: self.limit]
             train_idx, val_idx = holdout(t, self.val_size, seed=self.seed)
@@ -52,7 +62,7 @@ class InMemoryDataModule(pl.LightningDataModule):
             self.train_X, self.train_t = X[train_idx].to(device), t[train_idx].to(device)
             self.val_X, self.val_t = X[val_idx].to(device), t[val_idx].to(device)
         if stage in ("test", "predict") and self.test_X is None:
-            X, t = self.load("test")
+            X, t = self._checked("test")
             self.test_X, self.test_t = X.to(device), t.to(device)
 
     def _shards(self) -> dict:
