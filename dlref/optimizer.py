@@ -44,14 +44,19 @@ class SGD(Optimizer):
         if isinstance(lr, torch.Tensor) and lr.numel() != 1:
             raise ValueError("Tensor lr must be 1-element")
         if lr < 0.0:
-            raise ValueError(f"Invalid learning rate: {lr} (expected lr >= 0; pass a positive step size such as lr=0.1)")
+            raise ValueError(
+                f"Invalid learning rate: {lr} (expected lr >= 0; pass a positive step size such as lr=0.1)"
+            )
         if momentum < 0.0:
-            raise ValueError(f"Invalid momentum value: {momentum} (expected momentum >= 0, e.g. 0.9, or 0 for none)")
+            raise ValueError(
+                f"Invalid momentum value: {momentum} (expected momentum >= 0, e.g. 0.9, or 0 for none)"
+            )
         if weight_decay < 0.0:
             raise ValueError(f"Invalid weight_decay value: {weight_decay} (expected weight_decay >= 0, e.g. 5e-4)")
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError(
-                "Nesterov momentum requires a momentum and zero dampening (set momentum > 0 and dampening=0, or nesterov=False)"
+                "Nesterov momentum requires a momentum and zero dampening "
+                "(set momentum > 0 and dampening=0, or nesterov=False)"
             )
         if fused or differentiable:
             raise ValueError(

@@ -36,7 +36,8 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    recipe = {**RECIPES[args.model], **{k: v for k, v in vars(args).items() if k in RECIPES[args.model] and v is not None}}
+    given = {k: v for k, v in vars(args).items() if k in RECIPES[args.model] and v is not None}
+    recipe = {**RECIPES[args.model], **given}
     torch.manual_seed(args.seed)
     try:
         mnist = load_mnist(args.data_dir)

@@ -120,7 +120,8 @@ def test_state_dict_is_interchangeable_with_torch():
     ours = dlref.SGD(_groups(net, options), **_kwargs(options))
     ours.load_state_dict(theirs.state_dict())
     assert ours.state_dict()["param_groups"] == theirs.state_dict()["param_groups"]
-    assert torch.equal(ours.state_dict()["state"][0]["momentum_buffer"], theirs.state_dict()["state"][0]["momentum_buffer"])
+    ours_buf, theirs_buf = ours.state_dict()["state"][0], theirs.state_dict()["state"][0]
+    assert torch.equal(ours_buf["momentum_buffer"], theirs_buf["momentum_buffer"])
 
 
 BAD = [

@@ -9,8 +9,9 @@ The four original IDX files live in ``ROOT/MNIST/raw/`` (what
     test_images  (10000, 28, 28) uint8    test_labels  (10000,) int64
 
 ``normalize`` turns images into ``(N, 1, 28, 28)`` float32 with the training
-set's mean and std. ``download_mnist`` (or ``dlref-download``) fetches missing files from public mirrors with urllib, checks
-each file's MD5 and only then moves it into place.
+set's mean and std. ``download_mnist`` (or ``dlref-download``) fetches missing
+files from public mirrors with urllib, checks each file's MD5 and only then
+moves it into place.
 Torch twin: ``torchvision.datasets.MNIST(ROOT).data`` / ``.targets``.
 """
 
@@ -240,14 +241,15 @@ def download_mnist(root=None, mirrors=MIRRORS, md5=None, timeout: float = 30.0, 
             done[name] = "present"
         else:
             if final.is_file():
-                log(f"{final}: MD5 is not {expected}; a verified copy will take its name, the old file is kept as {final.name}.replaced")
+                log(f"{final}: MD5 is not {expected}; a verified copy will take its name, "
+                    f"the old file is kept as {final.name}.replaced")
             done[name] = _fetch(final, expected, mirrors, timeout, log)
         log(f"{final}: {done[name]}")
     return done
 
 
 def main(argv=None) -> int:
-    """``dlref-download [--check] [--root ROOT]``: fetch the missing files (or only check them) and print their state."""
+    """``dlref-download [--check] [--root ROOT]``: fetch the missing files (or only check them), print their state."""
     parser = argparse.ArgumentParser(prog="dlref-download", description=__doc__.split("\n")[0])
     parser.add_argument("--root", default=None, help=f"data folder holding MNIST/raw/ (default: ${ENV_VAR} or ./data)")
     parser.add_argument("--check", action="store_true", help="only check the files; download nothing")
