@@ -71,7 +71,20 @@ def _loggers() -> list[dict]:
 
 
 class Summary(pl.Callback):
-    """Prints one line at the end of ``test``: the number a run is judged by."""
+    """Prints one line at the end of ``test`` — the number a run is judged by — and, when the progress bar
+    is off, one line per epoch with the validation metrics and the seconds of training so far."""
+
+    def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._start = time.perf_counter()
+
+    def on_validation_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        metrics = trainer.callback_metrics
+        if trainer.sanity_checking or trainer.progress_bar_callback or not trainer.is_global_zero:
+            return
+        if "val/acc" in metrics and hasattr(self, "_start"):
+            print(f"dlref: epoch {trainer.current_epoch + 1}/{trainer.max_epochs} val accuracy "
+                  f"{metrics['val/acc'].item():.2%}, val loss {metrics['val/loss'].item():.4f} "
+                  f"({time.perf_counter() - self._start:.1f} s)", flush=True)
 
     def on_test_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         metrics = trainer.callback_metrics
