@@ -32,5 +32,8 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check dlref tests scripts
 
+bench: $(STAMP)
+	$(PY) scripts/bench.py $(ARGS)
+
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache

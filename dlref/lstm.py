@@ -158,7 +158,9 @@ class LSTMLayer(nn.Module):
                     f"LSTMLayer expected {name} of shape {shape} (batch, hidden), {X.dtype} on {X.device}, found "
                     f"{found}; pass state=(h_0, c_0) with one row per sequence, or leave it out for zeros."
                 )
-        H, h_T, c_T = _LSTM.apply(X, h_0, c_0, self.W_x, self.W_h, self.b)
+        # Under mixed precision (autocast) the hand-written pass runs in the weights' dtype, not bf16.
+        with torch.autocast(X.device.type, enabled=False):
+            H, h_T, c_T = _LSTM.apply(X, h_0, c_0, self.W_x, self.W_h, self.b)
         return H, (h_T, c_T)
 
     @classmethod

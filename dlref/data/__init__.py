@@ -7,7 +7,6 @@ MNIST files from ``ROOT/MNIST/raw/`` and says what is missing and how to get it;
 """
 
 from .idx import IDXError, read_idx, write_idx
-
 from .mnist import (
     MNIST,
     MNIST_MEAN,

@@ -134,8 +134,9 @@ class DlrefCLI(LightningCLI):
             best = self.trainer.checkpoint_callback.best_model_path if self.trainer.checkpoint_callback else ""
             metrics = self.trainer.test(self.model, datamodule=self.datamodule, ckpt_path=best or None,
                                         verbose=False, weights_only=True)[0]
+            run_dir = self.trainer.log_dir or RUNS_DIR  # a collective under DDP: every rank asks
             if self.trainer.is_global_zero:
-                record_test(self.trainer.log_dir or RUNS_DIR, best or "last weights", metrics)
+                record_test(run_dir, best or "last weights", metrics)
 
     def _checked_ckpt(self) -> str | None:
         """The run's ``--ckpt_path``, ``last`` resolved, checked to be readable and of this network."""

@@ -1,6 +1,7 @@
 """Figures — a Lightning ``Callback`` that draws a run's pictures into its log folder.
 
-    trainer = pl.Trainer(callbacks=[Figures()])        # or: dlref fit --trainer.callbacks+=Figures
+    trainer = pl.Trainer(callbacks=[Figures()])
+    dlref fit --config configs/cnn.yaml --trainer.callbacks+=dlref.lightning.figures.Figures
 
 After ``fit``: ``learning_curves.png`` (loss and accuracy per epoch, training and validation).
 After ``test``: ``confusion_matrix.png`` (torchmetrics), ``misclassified.png`` (a grid of wrong
@@ -48,7 +49,9 @@ class Figures(History):
     def __init__(self, dirpath: str | None = None, max_misclassified: int = 32, digit: int = 0):
         super().__init__()
         self.dirpath, self.max_misclassified, self.digit = dirpath, max_misclassified, digit
-        self.written: list[Path] = []
+        self.written: list[Path] = []  # the files written so far
+        self.confusion = None  # after test: the confusion matrix (classes, classes), rows true, columns predicted
+        self.shown_misclassified = 0
 
     def _dir(self, trainer: pl.Trainer) -> Path:
         return Path(self.dirpath or trainer.log_dir or trainer.default_root_dir)
@@ -84,16 +87,18 @@ class Figures(History):
                 self._wrong.append((X[wrong].detach().cpu(), t[wrong].cpu(), Y[wrong].cpu()))
 
     def on_test_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        matrix = self._confusion.compute()  # summed over every process
+        self.confusion = self._confusion.compute().cpu()  # [true, predicted], summed over every process
         if not trainer.is_global_zero:
             return
         folder, title = self._dir(trainer), self._title(pl_module)
-        self.written.append(figures.confusion_matrix(matrix, folder / "confusion_matrix.png",
+        self.written.append(figures.confusion_matrix(self.confusion, folder / "confusion_matrix.png",
                                                      f"{title}, confusion matrix on the test set"))
         images, true, predicted = (torch.cat(parts) for parts in zip(*self._wrong)) if self._wrong else (
             torch.empty(0, 1, 28, 28), torch.empty(0), torch.empty(0))
+        self.shown_misclassified = len(images)
+        wrong = int(self.confusion.sum() - self.confusion.trace())
         self.written.append(figures.misclassified(images, true, predicted, folder / "misclassified.png",
-                                                  f"{title}: misclassified test digits"))
+                                                  f"{title}: misclassified test digits", total=wrong))
         if self._example is not None:
             X, label = self._example
             outputs = figures.layer_outputs(pl_module.model if hasattr(pl_module, "model") else pl_module, X)

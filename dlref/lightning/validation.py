@@ -1,8 +1,8 @@
 """Cross-validation — the "Evaluation" slide's validation schemes, every fold trained by Lightning.
 
-    dm = MNISTDataModule(limit=5000)
-    result = cross_validate(dm, {"network": "fcn"}, scheme="kfold", folds=5, max_epochs=3)
-    print(result)  # kfold, 5 folds: validation accuracy 94.12% ± 0.61% (mean ± std over folds)
+    dm = MNISTDataModule(limit=10000)
+    result = cross_validate(dm, {"network": "fcn", "schedule": "cosine"}, scheme="kfold", folds=5, max_epochs=20)
+    print(result)  # kfold, 5 folds: validation accuracy 96.32% ± 0.31% (mean ± std over folds)
 
 For each ``(train_idx, val_idx)`` of ``dlref.data.split`` (``holdout``, ``kfold`` or
 ``iterated_kfold``): seed, build a fresh ``Classifier`` (new weights; Lightning asks it for a new

@@ -1,0 +1,122 @@
+"""Lightning's DDP on CPU (gloo): two processes train on disjoint shares and evaluate exactly like one.
+
+DDP starts the other processes by running the same command line again, so the fit runs as a
+subprocess of the ``dlref`` CLI (``python -m dlref.lightning.cli fit --trainer.strategy=ddp``),
+never inside pytest's own process. ``ShardProbe`` rides along in every process (``--trainer.callbacks+=``)
+and writes down which images that process was served; the test then checks that the training shares
+are disjoint and cover the training set, that the evaluation shares cover the validation and test sets
+exactly once, and that a single process evaluating the same checkpoint logs the same metrics.
+"""
+
+import csv
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import lightning.pytorch as pl
+import pytest
+
+from dlref.lightning import MNISTDataModule
+from dlref.lightning.cli import TEST_RESULTS, main
+
+TESTS = Path(__file__).resolve().parent
+REPO = TESTS.parent
+FCN_CONFIG = REPO / "configs" / "fcn.yaml"
+LIMIT, VAL_SIZE, BATCH = 2000, 500, 128  # 1,500 training images: 750 per process, none dropped
+# Variables a DDP launch sets for its children: a stale one would make the fit think it is a child.
+DDP_ENV = ("LOCAL_RANK", "NODE_RANK", "WORLD_SIZE", "GLOBAL_RANK", "MASTER_ADDR", "MASTER_PORT", "PL_GLOBAL_SEED")
+
+
+def fingerprint(X) -> list[str]:
+    """One short hash per image of a batch (batch, 1, 28, 28): which images a process was served."""
+    rows = X.detach().cpu().contiguous().flatten(1)
+    return [hashlib.sha1(row.numpy().tobytes()).hexdigest()[:16] for row in rows]
+
+
+class ShardProbe(pl.Callback):
+    """Records the images each process sees, per stage, in ``default_root_dir/shards-rank<r>.json``."""
+
+    def __init__(self):
+        self.seen = {"train": [], "val": [], "test": []}
+
+    def _record(self, trainer, stage, batch):
+        if not trainer.sanity_checking:  # the sanity check's two batches are not part of the epoch
+            self.seen[stage].extend(fingerprint(batch[0]))
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        self._record(trainer, "train", batch)
+
+    def on_validation_batch_start(self, trainer, pl_module, batch, batch_idx, dataloader_idx=0):
+        self._record(trainer, "val", batch)
+
+    def on_test_batch_start(self, trainer, pl_module, batch, batch_idx, dataloader_idx=0):
+        self._record(trainer, "test", batch)
+
+    def teardown(self, trainer, pl_module, stage):
+        path = Path(trainer.default_root_dir) / f"shards-rank{trainer.global_rank}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"world_size": trainer.world_size, **self.seen}))
+
+
+def _data_args(mnist_root) -> list[str]:
+    return ["--config", str(FCN_CONFIG), f"--data.data_dir={mnist_root}", f"--data.limit={LIMIT}",
+            f"--data.val_size={VAL_SIZE}", f"--data.batch_size={BATCH}", "--model.network_kwargs={'hidden': 64}",
+            "--trainer.enable_progress_bar=false", "--trainer.enable_model_summary=false"]
+
+
+def _metrics_csv(run_dir: Path) -> dict[str, float]:
+    """The last logged value of each metric in a CSVLogger's ``metrics.csv``."""
+    values = {}
+    with open(run_dir / "metrics.csv") as f:
+        for row in csv.DictReader(f):
+            values.update({k: float(v) for k, v in row.items() if v not in ("", None) and "/" in k})
+    return values
+
+
+@pytest.mark.slow
+def test_two_process_ddp_fit_shards_the_data_and_evaluates_like_one_process(mnist_root, tmp_path):
+    ddp_dir = tmp_path / "ddp"
+    env = {k: v for k, v in os.environ.items() if k not in DDP_ENV}
+    # The children import ShardProbe from this file; the repository stays importable from any cwd.
+    env["PYTHONPATH"] = os.pathsep.join([str(TESTS), *filter(None, [env.get("PYTHONPATH")]), str(REPO)])
+    env["OMP_NUM_THREADS"] = "1"  # two processes on a small CPU: one thread each, not two each fighting
+    command = [sys.executable, "-m", "dlref.lightning.cli", "fit", *_data_args(mnist_root),
+               "--trainer.strategy=ddp", "--trainer.devices=2", "--trainer.accelerator=cpu",
+               "--trainer.max_epochs=1", f"--trainer.default_root_dir={ddp_dir}",
+               "--trainer.callbacks+=test_ddp.ShardProbe"]
+    done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-5000:]
+    assert "Starting with 2 processes" in done.stdout + done.stderr  # it really ran as two processes
+
+    # Which images each process saw, against the split a single process makes.
+    ranks = [json.loads((ddp_dir / f"shards-rank{r}.json").read_text()) for r in range(2)]
+    assert [r["world_size"] for r in ranks] == [2, 2]
+    dm = MNISTDataModule(data_dir=str(mnist_root), limit=LIMIT, val_size=VAL_SIZE, batch_size=BATCH)
+    dm.setup("fit")
+    dm.setup("test")
+    for stage, X in (("train", dm.train_X), ("val", dm.val_X), ("test", dm.test_X)):
+        whole = fingerprint(X)
+        assert len(set(whole)) == len(whole), f"duplicate images in the {stage} set: shares cannot be told apart"
+        shares = [share[stage] for share in ranks]
+        assert all(len(s) == len(set(s)) for s in shares), f"{stage}: a process saw an image twice"
+        assert not set(shares[0]) & set(shares[1]), f"{stage}: both processes saw the same image"
+        assert sorted(shares[0] + shares[1]) == sorted(whole), f"{stage}: the shares do not cover the set"
+    assert len(ranks[0]["train"]) == len(ranks[1]["train"]) == (LIMIT - VAL_SIZE) // 2  # equal steps per process
+
+    # One process evaluates the same checkpoint: the metrics DDP logged, synced across processes.
+    run_dir = ddp_dir / "fcn" / "version_0"
+    ddp_val = _metrics_csv(run_dir)
+    ddp_test = json.loads((run_dir / TEST_RESULTS).read_text().splitlines()[0])
+    best = ddp_test["ckpt_path"]
+    assert best.endswith("best.ckpt") and ddp_test["test/acc"] > 0.6
+    single = [*_data_args(mnist_root), "--trainer.devices=1", "--trainer.accelerator=cpu", "--ckpt_path", best]
+    assert main(["validate", *single, f"--trainer.default_root_dir={tmp_path / 'single'}"]) == 0
+    single_val = _metrics_csv(tmp_path / "single" / "fcn" / "version_0")
+    assert main(["test", *single, f"--trainer.default_root_dir={tmp_path / 'single'}"]) == 0
+    single_test = json.loads((run_dir / TEST_RESULTS).read_text().splitlines()[1])  # appended beside the run
+    for name, ddp, one in (("val", ddp_val, single_val), ("test", ddp_test, single_test)):
+        assert ddp[f"{name}/acc"] == one[f"{name}/acc"], (name, ddp, one)  # counts of correct images: exact
+        assert ddp[f"{name}/loss"] == pytest.approx(one[f"{name}/loss"], rel=1e-6), (name, ddp, one)

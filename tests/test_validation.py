@@ -1,0 +1,165 @@
+"""Cross-validation through Lightning: fresh model per fold, reproducible scores, the test set never read."""
+
+import csv
+import json
+import sys
+from pathlib import Path
+
+import lightning.pytorch as pl
+import pytest
+import torch
+
+from dlref.lightning import DigitsDataModule, InMemoryDataModule
+from dlref.lightning.validation import SplitDataModule, cross_validate, splits
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+import validate  # noqa: E402  (scripts/validate.py)
+
+DIGITS_FCN = {"network": "fcn", "network_kwargs": {"in_features": 64, "hidden": 16}, "lr": 0.05}
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny batches run faster on one thread, and far faster on a busy machine than on two that wait for each other."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+class NoTestSet:
+    """Mixin: a datamodule whose test set cannot be read."""
+
+    test_reads = 0
+
+    def load(self, stage):
+        if stage != "train":
+            type(self).test_reads += 1
+            raise AssertionError(f"the test set was read (load({stage!r}))")
+        return super().load(stage)
+
+
+class NoTestDigits(NoTestSet, DigitsDataModule):
+    pass
+
+
+class Subset(InMemoryDataModule):
+    def __init__(self, subset, **kwargs):
+        super().__init__(**kwargs)
+        self.subset = subset
+
+    def load(self, stage):
+        s = self.subset
+        return (s.train_images, s.train_labels) if stage == "train" else (s.test_images, s.test_labels)
+
+
+class NoTestSubset(NoTestSet, Subset):
+    """The conftest subset's 2,000 training images; asking for its test images fails."""
+
+
+class Recorder(pl.Callback):
+    """What each fold's model and optimizer look like when its training starts and ends."""
+
+    def __init__(self, entries: list):
+        self.entries = entries
+
+    def on_train_start(self, trainer, pl_module):
+        optimizer = trainer.optimizers[0]
+        self.entries.append(dict(module=pl_module, optimizer=optimizer, state_at_start=len(optimizer.state),
+                             start={k: v.detach().clone() for k, v in pl_module.state_dict().items()}))
+
+    def on_train_end(self, trainer, pl_module):
+        self.entries[-1]["end"] = {k: v.detach().clone() for k, v in pl_module.state_dict().items()}
+        self.entries[-1]["state_at_end"] = len(trainer.optimizers[0].state)
+
+
+def test_each_fold_trains_a_fresh_model_with_a_fresh_optimizer():
+    log = []
+    result = cross_validate(NoTestDigits(), DIGITS_FCN, folds=3, max_epochs=1, callbacks=lambda k: [Recorder(log)])
+    assert len(log) == 3 and len(result.accuracies) == 3
+    for a, b in zip(log, log[1:]):
+        assert a["module"] is not b["module"] and a["optimizer"] is not b["optimizer"]
+        for name, p in a["module"].model.named_parameters():  # never the same storage
+            assert p.data_ptr() != dict(b["module"].model.named_parameters())[name].data_ptr()
+        for name in a["start"]:
+            if name.startswith("model."):
+                assert torch.equal(b["start"][name], a["start"][name]), name  # same seed: same initial weights
+        # not where the previous fold ended: the next fold does not continue the previous one's training
+        assert not torch.equal(b["start"]["model.layers.1.W"], a["end"]["model.layers.1.W"])
+    assert all(entry["state_at_start"] == 0 and entry["state_at_end"] > 0 for entry in log)  # momentum buffers: new
+    assert NoTestDigits.test_reads == 0
+
+
+def test_same_seed_same_scores_other_seed_other_folds():
+    run = lambda seed: cross_validate(DigitsDataModule(), DIGITS_FCN, folds=2, seed=seed, max_epochs=1).accuracies  # noqa: E731
+    first = run(0)
+    assert run(0) == first and run(1) != first
+
+
+def test_kfold_on_real_mnist_learns_and_never_reads_the_test_set(mnist_subset):
+    model = {"network": "fcn", "network_kwargs": {"hidden": 32}, "lr": 0.05}
+    reported = []
+    result = cross_validate(NoTestSubset(mnist_subset, batch_size=64), model, folds=3, max_epochs=2,
+                            report=lambda name, metrics: reported.append(name))
+    assert reported == ["fold 1", "fold 2", "fold 3"] == result.names
+    assert all(0.8 < acc < 1.0 for acc in result.accuracies), result.accuracies  # ~88% after 2 epochs
+    assert result.mean == pytest.approx(sum(result.accuracies) / 3)
+    assert 0 < result.std < 0.05 and "± " in str(result)
+    assert all(len(h["val/acc"]) == 2 and h["train/loss"][1] < h["train/loss"][0] for h in result.histories)
+    assert NoTestSubset.test_reads == 0
+
+
+def test_split_datamodule_has_no_test_set():
+    dm = SplitDataModule(torch.zeros(10, 1, 8, 8), torch.arange(10), torch.arange(8), torch.arange(8, 10))
+    dm.setup("fit")
+    assert dm.train_X.shape == (8, 1, 8, 8) and torch.equal(dm.val_t, torch.tensor([8, 9]))
+    with pytest.raises(RuntimeError, match="never loads the test set"):
+        dm.setup("test")
+
+
+def test_schemes_name_their_splits_and_refuse_unknown_ones():
+    t = torch.arange(60) % 3
+    assert [name for name, _ in splits(t, "holdout")] == ["hold-out"]
+    assert [name for name, _ in splits(t, "iterated", folds=2, repeats=2)] == [
+        "repeat 1, fold 1", "repeat 1, fold 2", "repeat 2, fold 1", "repeat 2, fold 2"]
+    with pytest.raises(ValueError, match="expected scheme in .*found 'loo'"):
+        cross_validate(DigitsDataModule(), DIGITS_FCN, scheme="loo")
+
+
+def test_validate_command_writes_scores_and_a_figure(mnist_root, tmp_path, capsys):
+    args = ["--config", str(ROOT / "configs" / "fcn.yaml"), "--scheme", "kfold", "--folds", "2", "--limit", "400",
+            f"--data.data_dir={mnist_root}", "--trainer.max_epochs=1", "--model.network_kwargs={hidden: 16}",
+            "--out", str(tmp_path)]
+    assert validate.main(args) == 0
+    run_dir = tmp_path / "fcn" / "version_0"
+    rows = list(csv.DictReader(open(run_dir / "folds.csv")))
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert [r["fold"] for r in rows] == ["fold 1", "fold 2"] and summary["folds"] == 2 and summary["limit"] == 400
+    assert summary["mean_val_acc"] == pytest.approx(sum(float(r["val_acc"]) for r in rows) / 2)
+    assert (run_dir / "fold_1" / "metrics.csv").is_file() and (run_dir / "fold_2" / "metrics.csv").is_file()
+    picture = (run_dir / "cross_validation.png").read_bytes()
+    assert picture.startswith(PNG) and len(picture) > 20_000
+    assert "± " in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--folds", "1"], "folds >= 2"),
+    (["--folds", "500", "--limit", "300", "--no-stratify"], "folds=500 for 300 examples"),
+    (["--model.lr=-1"], "lr > 0"),
+])
+def test_validate_command_usage_errors_exit_2_with_one_sentence(args, words, mnist_root, tmp_path, capsys):
+    common = ["--config", str(ROOT / "configs" / "fcn.yaml"), f"--data.data_dir={mnist_root}", "--out", str(tmp_path)]
+    assert validate.main(common + args) == 2
+    err = capsys.readouterr().err
+    assert words in err and "Traceback" not in err
+
+
+def test_validate_command_help_and_missing_data(tmp_path, capsys):
+    assert validate.main(["--help"]) == 0
+    assert "--scheme" in capsys.readouterr().out
+    code = validate.main(["--config", str(ROOT / "configs" / "fcn.yaml"), f"--data.data_dir={tmp_path}",
+                          "--out", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 1 and "train-images-idx3-ubyte" in err and "Traceback" not in err
