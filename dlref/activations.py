@@ -11,7 +11,7 @@ import torch
 
 def relu(x: torch.Tensor) -> torch.Tensor:
     """``ReLU(x) = x > 0 ? x : 0`` (the slide's definition). Twin: ``torch.relu``."""
-    return torch.where(x > 0, x, torch.zeros_like(x))
+    return torch.relu(x)  # x > 0 ? x : 0, in one fused kernel forward and backward
 
 
 def sigmoid(x: torch.Tensor) -> torch.Tensor:

@@ -27,13 +27,25 @@ class History(pl.Callback):
 
     def __init__(self):
         self.history = {name: [] for name in METRICS}
+        self._pending = False
 
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        # Runs after the epoch's validation, when both stages' epoch means are in callback_metrics.
-        metrics = trainer.callback_metrics
-        for name in METRICS:
-            if name in metrics:
-                self.history[name].append(metrics[name].item())
+        # Callbacks run before the LightningModule's own on_train_epoch_end, where the training metrics are
+        # logged: read them once they are in callback_metrics, at the next epoch's start or at the end of fit.
+        self._pending = True
+
+    def _record(self, trainer: pl.Trainer) -> None:
+        if self._pending:
+            metrics, self._pending = trainer.callback_metrics, False
+            for name in METRICS:
+                if name in metrics:
+                    self.history[name].append(metrics[name].item())
+
+    def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._record(trainer)
+
+    def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._record(trainer)
 
 
 class Figures(History):

@@ -109,8 +109,8 @@ class Classifier(pl.LightningModule):
         ))
         self.model = getattr(networks, network)(**self.hparams.network_kwargs)
         for stage in STAGES:  # one metric object per stage: their states never mix
-            setattr(self, f"{stage}_acc", MulticlassAccuracy(num_classes, average="micro"))
-            setattr(self, f"{stage}_loss", MeanMetric())
+            setattr(self, f"{stage}_acc", MulticlassAccuracy(num_classes, average="micro", validate_args=False))
+            setattr(self, f"{stage}_loss", MeanMetric(nan_strategy="disable"))
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         return self.model(X)
@@ -119,13 +119,27 @@ class Classifier(pl.LightningModule):
         X, t = batch
         Y = self.model(X)  # logits (batch, classes)
         loss = dlref.cross_entropy(Y, t)
-        acc, mean_loss = getattr(self, f"{stage}_acc"), getattr(self, f"{stage}_loss")
-        acc.update(Y.detach(), t)  # states stay on the device: no sync per step
-        mean_loss.update(loss.detach(), weight=len(X))
-        # Logged per epoch only: a per-step value would force a device sync each step.
-        self.log(f"{stage}/acc", acc, on_step=False, on_epoch=True, prog_bar=stage != "train")
-        self.log(f"{stage}/loss", mean_loss, on_step=False, on_epoch=True, prog_bar=stage != "train")
+        # States stay on the device, with no check that reads them back: no sync per step. They are logged
+        # once an epoch (_log_epoch): self.log costs about 2 ms a call, as much as an FCN step on 2 CPU cores.
+        getattr(self, f"{stage}_acc").update(Y.detach(), t)
+        # The batch mean once per example, so the epoch mean weighs batches by size (weight= is ignored
+        # by torchmetrics 1.9 under nan_strategy="disable").
+        getattr(self, f"{stage}_loss").update(loss.detach().expand(len(X)))
         return loss
+
+    def _log_epoch(self, stage: str) -> None:
+        # Metric objects: Lightning calls compute() (summed over every process under DDP), then reset().
+        self.log(f"{stage}/acc", getattr(self, f"{stage}_acc"), prog_bar=stage != "train")
+        self.log(f"{stage}/loss", getattr(self, f"{stage}_loss"), prog_bar=stage != "train")
+
+    def on_train_epoch_end(self) -> None:
+        self._log_epoch("train")
+
+    def on_validation_epoch_end(self) -> None:
+        self._log_epoch("val")
+
+    def on_test_epoch_end(self) -> None:
+        self._log_epoch("test")
 
     def training_step(self, batch, batch_idx):
         loss = self._step(batch, "train")
