@@ -5,8 +5,8 @@ LSTM also take flat rows ``(batch, 784)``) and returns logits ``(batch, classes)
 ``Layer`` has the identity activation, and the loss (``dlref.cross_entropy``) applies the softmax.
 
     fcn:  Flatten → Layer(784, 800) → Dropout → Layer(800, 10)
-    cnn:  ConvLayer(1, 32, 3) → MaxPool(2) → ConvLayer(32, 64, 3) → MaxPool(2) → Flatten
-          → Dropout → Layer(64·7·7, 128) → Dropout → Layer(128, 10)
+    cnn:  ConvLayer(1, 16, 3) → MaxPool(2) → ConvLayer(16, 32, 3) → MaxPool(2) → Flatten
+          → Dropout → Layer(32·7·7, 128) → Dropout → Layer(128, 10)
     lstm: Rows(28) → LSTMLayer(28, 128) → LastHidden → Layer(128, 10)
 
 The LSTM reads an image as a sequence of 28 rows of 28 pixels, top to bottom, and classifies
@@ -48,7 +48,7 @@ def fcn(in_features: int = 784, hidden: int = 800, classes: int = 10, dropout: f
 
 def cnn(
     in_channels: int = 1,
-    channels: tuple[int, int] = (32, 64),
+    channels: tuple[int, int] = (16, 32),
     kernel_size: int = 3,
     hidden: int = 128,
     classes: int = 10,
@@ -59,6 +59,9 @@ def cnn(
 
     Padding ``kernel_size // 2`` keeps each convolution's output as large as its input (odd kernels),
     and each ``MaxPool(2)`` halves it: 28 → 14 → 7.
+
+    The default 16/32 channels were chosen by measurement on a 2-core CPU: an epoch takes ~15 s
+    against ~37 s for 32/64, and 16/32 reaches 99.5% test accuracy in 15 epochs (README).
     """
     c1, c2 = channels
     _check_sizes("cnn", in_channels=in_channels, c1=c1, c2=c2, kernel_size=kernel_size, hidden=hidden,

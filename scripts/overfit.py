@@ -30,9 +30,8 @@ import numpy as np
 import torch
 
 from dlref import figures
-from dlref.data.idx import IDXError
-from dlref.data.mnist import MNISTNotFoundError
 from dlref.data.split import holdout
+from dlref.lightning.cli import RUN_ERRORS, report
 from dlref.lightning.datamodule import MNISTDataModule
 from dlref.lightning.module import Classifier
 from dlref.lightning.validation import SplitDataModule, train_and_validate
@@ -114,12 +113,8 @@ def main(argv=None) -> int:
         if largest > len(train_pool):
             raise ValueError(f"dlref-overfit expected at most {len(train_pool):,} training images beside "
                              f"{args.val_size:,} validation images, found {largest:,}; pass smaller sizes.")
-    except (MNISTNotFoundError, IDXError) as error:
-        print(f"dlref-overfit: error: {error}", file=sys.stderr)
-        return 1
-    except ValueError as error:
-        print(f"dlref-overfit: error: {error}", file=sys.stderr)
-        return 2
+    except (*RUN_ERRORS, ValueError) as error:
+        return report("dlref-overfit", error)
     # One seeded order of the training pool: the 1,000 images are the first 1,000 of the 10,000.
     order = train_pool[torch.randperm(len(train_pool), generator=torch.Generator().manual_seed(args.seed))]
     run_dir = Path(args.out)

@@ -22,9 +22,7 @@ import warnings
 from pathlib import Path
 
 from dlref import figures
-from dlref.data.idx import IDXError
-from dlref.data.mnist import MNISTNotFoundError
-from dlref.lightning.cli import _cli
+from dlref.lightning.cli import RUN_ERRORS, _cli, report
 from dlref.lightning.validation import SCHEMES, cross_validate
 
 RUNS = Path("runs") / "validate"
@@ -68,8 +66,7 @@ def main(argv=None) -> int:
     except SystemExit as stop:  # jsonargparse already printed its one-line error
         return stop.code if isinstance(stop.code, int) else 2
     except (ValueError, TypeError) as error:
-        print(f"dlref-validate: error: {error}", file=sys.stderr)
-        return 2
+        return report("dlref-validate", error)
     config, model_kwargs = cli.config, dict(cli.model.hparams)
     seed = args.seed if args.seed is not None else (config.seed_everything or 0)
     val_size = int(args.val_size) if args.val_size >= 1 else args.val_size
@@ -80,20 +77,16 @@ def main(argv=None) -> int:
           f"seed {seed}, {f'first {args.limit:,}' if args.limit else 'all'} training images -> {run_dir}", flush=True)
     start = time.perf_counter()
 
-    def report(name: str, metrics: dict) -> None:
+    def progress(name: str, metrics: dict) -> None:
         print(f"  {name}: validation accuracy {metrics['val/acc']:.2%}, loss {metrics['val/loss']:.4f} "
               f"({time.perf_counter() - start:.0f} s)", flush=True)
 
     try:
         result = cross_validate(cli.datamodule, model_kwargs, args.scheme, args.folds, args.repeats, val_size, seed,
-                                not args.no_stratify, config.trainer.max_epochs, log_dir=run_dir, report=report,
+                                not args.no_stratify, config.trainer.max_epochs, log_dir=run_dir, report=progress,
                                 **trainer)
-    except (MNISTNotFoundError, IDXError) as error:
-        print(f"dlref-validate: error: {error}", file=sys.stderr)
-        return 1
-    except ValueError as error:
-        print(f"dlref-validate: error: {error}", file=sys.stderr)
-        return 2
+    except (*RUN_ERRORS, ValueError) as error:
+        return report("dlref-validate", error)
     seconds = time.perf_counter() - start
     with open(run_dir / "folds.csv", "w", newline="") as f:
         writer = csv.writer(f)

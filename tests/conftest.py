@@ -31,7 +31,7 @@ def _candidates() -> list[Path]:
 def _real_mnist() -> tuple[Path, MNIST]:
     for root in _candidates():
         try:
-            return root, load_mnist(root)
+            return root.resolve(), load_mnist(root)  # absolute: subprocesses run in other folders
         except MNISTNotFoundError:  # a damaged file (IDXError) fails the tests instead
             pass
     env = f"{ENV_VAR}={os.environ[ENV_VAR]}" if os.environ.get(ENV_VAR) else f"{ENV_VAR} unset"

@@ -81,3 +81,41 @@ def test_ranks_share_training_equally_and_evaluation_exactly_once():
     assert len(train[0]) == len(train[1]) == 51 and not set(train[0].tolist()) & set(train[1].tolist())
     evaluation = [torch.cat([tb for _, tb in Batches(X, t, 10, rank=r, world_size=2)]) for r in range(2)]
     assert sorted(torch.cat(evaluation).tolist()) == list(range(103))
+
+
+def test_shift_moves_each_image_by_its_offset_and_fills_with_background():
+    from dlref.data.augment import shift
+
+    X = torch.arange(2 * 1 * 5 * 5, dtype=torch.float32).view(2, 1, 5, 5)
+    offsets = torch.tensor([[1, 0], [-2, 1]])  # image 0 one row down; image 1 two rows up, one column right
+    out = shift(X, offsets, max_shift=2, fill=-1.0)
+    expected0 = torch.full((1, 5, 5), -1.0)
+    expected0[:, 1:, :] = X[0, :, :4, :]
+    expected1 = torch.full((1, 5, 5), -1.0)
+    expected1[:, :3, 1:] = X[1, :, 2:, :4]
+    assert torch.equal(out[0], expected0) and torch.equal(out[1], expected1)
+    assert torch.equal(shift(X, torch.zeros(2, 2, dtype=torch.long), max_shift=2), X)
+
+
+def test_shifted_batches_differ_per_epoch_keep_labels_and_resume_exactly():
+    X = torch.rand(50, 1, 6, 6) + 1  # background (the minimum) is above 1, never 0
+    t = torch.arange(50)
+    batches = Batches(X, t, 8, shuffle=True, seed=3, shift=1)
+    first, second = list(batches), list(batches)
+    assert not all(torch.equal(a[0], b[0]) for a, b in zip(first, second))
+    plain = dict(zip(t.tolist(), X))
+    for images, labels in first:  # each image is its own, moved by at most one pixel: its centre 4×4 is found
+        for image, label in zip(images, labels.tolist()):
+            assert any(torch.equal(image[:, 1 + dy : 5 + dy, 1 + dx : 5 + dx], plain[label][:, 1:5, 1:5])
+                       for dy in (-1, 0, 1) for dx in (-1, 0, 1))
+    # Resume mid-epoch: the same images, shifted the same way.
+    b1 = Batches(X, t, 8, shuffle=True, seed=3, shift=1)
+    it = iter(b1)
+    [next(it) for _ in range(3)]
+    state = b1.state_dict()
+    rest = list(it)
+    b2 = Batches(X, t, 8, shuffle=True, seed=3, shift=1)
+    b2.load_state_dict(state)
+    assert all(torch.equal(a[0], b[0]) and torch.equal(a[1], b[1]) for a, b in zip(rest, list(b2)))
+    with pytest.raises(ValueError, match="expected shift"):
+        Batches(X.view(50, -1), t, 8, shift=2)

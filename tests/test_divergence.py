@@ -6,21 +6,15 @@ import lightning.pytorch as pl
 import pytest
 import torch
 
-from dlref.lightning import Classifier, InMemoryDataModule
+from dlref.lightning import Classifier, TensorDataModule
 from dlref.lightning.cli import main
 from dlref.lightning.module import DivergenceError
 
 FCN = Path(__file__).resolve().parent.parent / "configs" / "fcn.yaml"
 
 
-class Subset(InMemoryDataModule):
-    def __init__(self, subset):
-        super().__init__(val_size=200, batch_size=100)
-        self.subset = subset
-
-    def load(self, stage):
-        s = self.subset
-        return (s.train_images, s.train_labels) if stage == "train" else (s.test_images, s.test_labels)
+def _data(subset):
+    return TensorDataModule(*subset, val_size=200, batch_size=100)
 
 
 def test_divergence_stops_before_the_update_and_keeps_the_best_checkpoint(mnist_subset, tmp_path):
@@ -28,14 +22,14 @@ def test_divergence_stops_before_the_update_and_keeps_the_best_checkpoint(mnist_
     lit = Classifier("fcn", {"hidden": 32}, lr=0.05)
     common = dict(logger=False, enable_progress_bar=False, enable_model_summary=False, default_root_dir=tmp_path)
     best = pl.callbacks.ModelCheckpoint(dirpath=tmp_path / "ckpt", monitor="val/acc", mode="max", filename="best")
-    pl.Trainer(max_epochs=1, callbacks=[best], **common).fit(lit, datamodule=Subset(mnist_subset))
+    pl.Trainer(max_epochs=1, callbacks=[best], **common).fit(lit, datamodule=_data(mnist_subset))
     saved = (tmp_path / "ckpt" / "best.ckpt").read_bytes()
 
     lit.hparams.lr = 1e6  # the same model, now with a learning rate that explodes
     again = pl.callbacks.ModelCheckpoint(dirpath=tmp_path / "ckpt", monitor="val/acc", mode="max", filename="best")
     trainer = pl.Trainer(max_epochs=3, callbacks=[again], **common)
     with pytest.raises(DivergenceError, match=r"diverged at step \d+ .*found (nan|inf).*learning rate 1e\+06"):
-        trainer.fit(lit, datamodule=Subset(mnist_subset))
+        trainer.fit(lit, datamodule=_data(mnist_subset))
     assert all(torch.isfinite(p).all() for p in lit.parameters())  # the bad update was never taken
     assert (tmp_path / "ckpt" / "best.ckpt").read_bytes() == saved
     assert sorted(p.name for p in (tmp_path / "ckpt").iterdir()) == ["best.ckpt"]

@@ -8,7 +8,7 @@ import torch
 from PIL import Image
 
 from dlref import figures, networks
-from dlref.lightning import Classifier, InMemoryDataModule
+from dlref.lightning import Classifier, TensorDataModule
 from dlref.lightning.figures import Figures
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -73,22 +73,9 @@ def test_layer_outputs_follow_the_model_and_draw_figure_1_6(network, names, tmp_
     torch.testing.assert_close(outputs[-1][1], model(X)[0])  # the last picture is the model's own output
     assert model.training is False
     if network == "cnn":
-        assert [tuple(A.shape) for _, A in outputs[:5]] == [(1, 28, 28), (32, 28, 28), (32, 14, 14), (64, 14, 14),
-                                                            (64, 7, 7)]
+        assert [tuple(A.shape) for _, A in outputs[:5]] == [(1, 28, 28), (16, 28, 28), (16, 14, 14), (32, 14, 14),
+                                                            (32, 7, 7)]
     _assert_png(figures.representations(outputs, tmp_path / f"{network}.png", network, true=3), 20_000, (600, 200))
-
-
-class SubsetDataModule(InMemoryDataModule):
-    """The conftest subset, cut to 600 training (500 / 100) and 300 test images."""
-
-    def __init__(self, subset):
-        super().__init__(batch_size=100, val_size=100)
-        self.subset = subset
-
-    def load(self, stage):
-        s = self.subset
-        return (s.train_images[:600], s.train_labels[:600]) if stage == "train" else (s.test_images[:300],
-                                                                                     s.test_labels[:300])
 
 
 def test_figures_callback_writes_the_run_pictures_into_the_log_dir(mnist_subset, tmp_path):
@@ -97,7 +84,9 @@ def test_figures_callback_writes_the_run_pictures_into_the_log_dir(mnist_subset,
     trainer = pl.Trainer(max_epochs=2, accelerator="cpu", logger=pl.loggers.CSVLogger(tmp_path, name="fcn"),
                          callbacks=[callback], enable_checkpointing=False, enable_progress_bar=False,
                          enable_model_summary=False)
-    model, dm = Classifier("fcn", {"hidden": 32}), SubsetDataModule(mnist_subset)
+    s = mnist_subset  # cut to 600 training (500 / 100) and 300 test images
+    data = s.train_images[:600], s.train_labels[:600], s.test_images[:300], s.test_labels[:300]
+    model, dm = Classifier("fcn", {"hidden": 32}), TensorDataModule(*data, batch_size=100, val_size=100)
     trainer.fit(model, datamodule=dm)
     assert len(callback.history["val/loss"]) == 2 == len(callback.history["train/acc"])
     assert callback.history["val/acc"][-1] == pytest.approx(trainer.callback_metrics["val/acc"].item())

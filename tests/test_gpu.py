@@ -15,7 +15,7 @@ from torch.testing import assert_close
 import dlref
 from dlref import networks
 from dlref.conv import ConvLayer
-from dlref.lightning import Classifier, InMemoryDataModule
+from dlref.lightning import Classifier, TensorDataModule
 from dlref.lstm import LSTMLayer
 from dlref.pooling import MaxPool
 
@@ -23,18 +23,6 @@ GPU = "cuda"
 ACCELERATOR = {"cuda": "gpu", "cpu": "cpu"}
 DEVICES = ["cpu", pytest.param(GPU, marks=pytest.mark.gpu)]
 SMALL = {"fcn": {"hidden": 64}, "cnn": {"channels": (8, 16), "hidden": 32}, "lstm": {"hidden": 32}}
-
-
-class SubsetDataModule(InMemoryDataModule):
-    """The conftest subset: 2,000 training images (1,800 / 200) and 1,000 test images."""
-
-    def __init__(self, subset, **kwargs):
-        super().__init__(val_size=200, **kwargs)
-        self.subset = subset
-
-    def load(self, stage):
-        s = self.subset
-        return (s.train_images, s.train_labels) if stage == "train" else (s.test_images, s.test_labels)
 
 
 def _trainer(tmp_path, **kwargs):
@@ -99,7 +87,7 @@ def test_sgd_takes_the_same_steps_on_cpu_and_gpu():
 def test_fit_on_the_gpu_keeps_the_data_on_the_device_and_learns(mnist_subset, tmp_path):
     torch.manual_seed(0)
     lit = Classifier("fcn", SMALL["fcn"])
-    dm = SubsetDataModule(mnist_subset, batch_size=64)
+    dm = TensorDataModule(*mnist_subset, val_size=200, batch_size=64)
     trainer = _trainer(tmp_path, accelerator=ACCELERATOR[GPU], max_epochs=2)
     trainer.fit(lit, datamodule=dm)
     # Held on the device and sliced there: no host-to-device copy per batch.
@@ -121,7 +109,7 @@ def test_bf16_mixed_precision_trains_every_network(network, device, mnist_subset
         (torch.is_autocast_enabled(device), torch.get_autocast_dtype(device))) if module.training else None)
     trainer = _trainer(tmp_path, accelerator=ACCELERATOR[device], precision="bf16-mixed", max_epochs=1,
                        limit_train_batches=4, limit_val_batches=1, num_sanity_val_steps=0)
-    trainer.fit(lit, datamodule=SubsetDataModule(mnist_subset, batch_size=64))
+    trainer.fit(lit, datamodule=TensorDataModule(*mnist_subset, val_size=200, batch_size=64))
     assert autocast and all(seen == (True, torch.bfloat16) for seen in autocast)
     assert all(p.dtype == torch.float32 for p in lit.parameters())  # mixed: the weights stay float32
     metrics = trainer.callback_metrics

@@ -1,7 +1,9 @@
 """The Lightning path: same model as the plain loop, metrics as by hand, safe checkpoints, the CLI."""
 
 import copy
+import csv
 import json
+import re
 from pathlib import Path
 
 import lightning.pytorch as pl
@@ -10,23 +12,11 @@ import torch
 
 import dlref
 from dlref.data.batches import Batches
-from dlref.lightning import Classifier, InMemoryDataModule, MNISTDataModule
+from dlref.lightning import Classifier, MNISTDataModule, TensorDataModule
 from dlref.lightning.cli import _cli, main
 
 CONFIGS = sorted((Path(__file__).resolve().parent.parent / "configs").glob("*.yaml"))
 FCN_CONFIG = CONFIGS[0].parent / "fcn.yaml"
-
-
-class SubsetDataModule(InMemoryDataModule):
-    """The conftest subset: 2,000 training images (1,800 / 200) and 1,000 test images."""
-
-    def __init__(self, subset, **kwargs):
-        super().__init__(val_size=200, **kwargs)
-        self.subset = subset
-
-    def load(self, stage):
-        s = self.subset
-        return (s.train_images, s.train_labels) if stage == "train" else (s.test_images, s.test_labels)
 
 
 def _trainer(tmp_path, **kwargs):
@@ -39,10 +29,10 @@ def test_one_lightning_step_equals_one_step_of_the_plain_loop(mnist_subset, tmp_
     torch.manual_seed(0)
     lit = Classifier("fcn", {"hidden": 32, "dropout": 0.0}, lr=0.1, momentum=0.9)
     plain = copy.deepcopy(lit.model)
-    dm = SubsetDataModule(mnist_subset, batch_size=64, seed=3)
+    dm = TensorDataModule(*mnist_subset, val_size=200, batch_size=64, seed=3)
     dm.setup("fit")
     first_batch = next(iter(Batches(dm.train_X, dm.train_t, 64, shuffle=True, seed=3)))
-    dm = SubsetDataModule(mnist_subset, batch_size=64, seed=3)
+    dm = TensorDataModule(*mnist_subset, val_size=200, batch_size=64, seed=3)
     _trainer(tmp_path, max_steps=1, limit_val_batches=0).fit(lit, datamodule=dm)
     dlref.train(plain, [first_batch], dlref.cross_entropy, dlref.SGD(plain.parameters(), lr=0.1, momentum=0.9))
     for (name, a), b in zip(lit.model.named_parameters(), plain.parameters()):
@@ -54,7 +44,7 @@ def test_one_lightning_step_equals_one_step_of_the_plain_loop(mnist_subset, tmp_
 def test_logged_epoch_accuracy_equals_accuracy_by_hand(mnist_subset, tmp_path):
     torch.manual_seed(0)
     lit = Classifier("fcn", {"hidden": 64}, lr=0.05)
-    dm = SubsetDataModule(mnist_subset, batch_size=100)
+    dm = TensorDataModule(*mnist_subset, val_size=200, batch_size=100)
     trainer = _trainer(tmp_path, max_epochs=1)
     trainer.fit(lit, datamodule=dm)
     by_hand = dlref.evaluate(lit.model, Batches(dm.val_X, dm.val_t, 37), dlref.cross_entropy)
@@ -86,7 +76,7 @@ def test_datamodule_split_sizes_dtypes_normalisation_and_no_overlap(mnist):
 
 
 def test_only_the_training_loader_shuffles(mnist_subset):
-    dm = SubsetDataModule(mnist_subset, batch_size=50)
+    dm = TensorDataModule(*mnist_subset, val_size=200, batch_size=50)
     dm.setup("fit")
     assert dm.train_dataloader().shuffle and not dm.val_dataloader().shuffle
     first = torch.cat([t for _, t in dm.train_dataloader()])
@@ -97,7 +87,7 @@ def test_only_the_training_loader_shuffles(mnist_subset):
 def test_checkpoint_loads_weights_only_and_gives_the_same_test_accuracy(mnist_subset, tmp_path):
     torch.manual_seed(0)
     lit = Classifier("fcn", {"hidden": 64})
-    dm = SubsetDataModule(mnist_subset)
+    dm = TensorDataModule(*mnist_subset, val_size=200)
     trainer = _trainer(tmp_path, max_epochs=1, enable_checkpointing=True,
                        callbacks=[pl.callbacks.ModelCheckpoint(dirpath=tmp_path, filename="best")])
     trainer.fit(lit, datamodule=dm)
@@ -148,7 +138,34 @@ def test_fit_tests_the_best_checkpoint_once_and_a_second_test_warns(mnist_root, 
     first = [json.loads(line) for line in results.read_text().splitlines()]
     assert len(first) == 1 and first[0]["ckpt_path"].endswith("best.ckpt") and first[0]["test/acc"] > 0.85
     assert f"fcn test accuracy {first[0]['test/acc']:.2%}" in out
+    # One line per epoch, with that epoch's validation accuracy (as logged), and one for the whole fit.
+    rows = list(csv.DictReader(open(tmp_path / "fcn" / "version_0" / "metrics.csv")))
+    logged = [float(r["val/acc"]) for r in rows if r.get("val/acc")]
+    printed = re.findall(r"dlref: epoch (\d)/2 val accuracy ([\d.]+)%", out)
+    assert [int(e) for e, _ in printed] == [1, 2] and len(logged) == 2
+    assert all(f"{acc:.2%}" == f"{value}%" for acc, (_, value) in zip(logged, printed))
+    assert "dlref: fit ran 2 epochs in" in out
     assert main(["test", *common, "--ckpt_path", first[0]["ckpt_path"]]) == 0
     assert "already been used 1 time" in capsys.readouterr().err
     second = [json.loads(line) for line in results.read_text().splitlines()]
     assert second[0] == first[0] and second[1]["test/acc"] == first[0]["test/acc"]  # appended, same model
+
+
+def test_onecycle_schedule_is_torchs_with_the_configured_warmup():
+    from types import SimpleNamespace
+
+    lit = Classifier("fcn", {"hidden": 8}, lr=0.1, schedule="onecycle", pct_start=0.2)
+    lit._trainer = SimpleNamespace(estimated_stepping_batches=50, max_epochs=1)  # what configure_optimizers reads
+    config = lit.configure_optimizers()
+    ours, = config["optimizer"].param_groups[:1]
+    twin = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1, momentum=0.9)
+    reference = torch.optim.lr_scheduler.OneCycleLR(twin, max_lr=0.1, total_steps=50, pct_start=0.2)
+    rates = []
+    for _ in range(49):
+        assert ours["lr"] == twin.param_groups[0]["lr"]
+        rates.append(ours["lr"])
+        config["optimizer"].step(), config["lr_scheduler"]["scheduler"].step()
+        twin.step(), reference.step()
+    assert max(range(49), key=rates.__getitem__) == 9  # the peak after 20% of the 50 steps
+    with pytest.raises(ValueError, match="pct_start"):
+        Classifier("fcn", pct_start=1.5)

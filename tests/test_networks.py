@@ -30,8 +30,8 @@ def test_parameter_counts():
         return sum(p.numel() for p in model.parameters())
 
     assert count(networks.fcn()) == 784 * 800 + 800 + 800 * 10 + 10
-    conv = (1 * 9 + 1) * 32 + (32 * 9 + 1) * 64
-    assert count(networks.cnn()) == conv + 64 * 7 * 7 * 128 + 128 + 128 * 10 + 10
+    conv = (1 * 9 + 1) * 16 + (16 * 9 + 1) * 32  # the default 16/32 channels
+    assert count(networks.cnn()) == conv + 32 * 7 * 7 * 128 + 128 + 128 * 10 + 10
     assert count(networks.lstm()) == 4 * (28 * 128 + 128 * 128 + 128) + 128 * 10 + 10  # one b per gate
     assert count(networks.fcn(hidden=50, dropout=0)) == 784 * 50 + 50 + 50 * 10 + 10
     assert count(networks.cnn(channels=(4, 8), hidden=16)) == 40 + (4 * 9 + 1) * 8 + 8 * 49 * 16 + 16 + 170

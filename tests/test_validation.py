@@ -9,7 +9,7 @@ import lightning.pytorch as pl
 import pytest
 import torch
 
-from dlref.lightning import DigitsDataModule, InMemoryDataModule
+from dlref.lightning import DigitsDataModule, TensorDataModule
 from dlref.lightning.validation import SplitDataModule, cross_validate, splits
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,17 +45,7 @@ class NoTestDigits(NoTestSet, DigitsDataModule):
     pass
 
 
-class Subset(InMemoryDataModule):
-    def __init__(self, subset, **kwargs):
-        super().__init__(**kwargs)
-        self.subset = subset
-
-    def load(self, stage):
-        s = self.subset
-        return (s.train_images, s.train_labels) if stage == "train" else (s.test_images, s.test_labels)
-
-
-class NoTestSubset(NoTestSet, Subset):
+class NoTestSubset(NoTestSet, TensorDataModule):
     """The conftest subset's 2,000 training images; asking for its test images fails."""
 
 
@@ -101,7 +91,7 @@ def test_same_seed_same_scores_other_seed_other_folds():
 def test_kfold_on_real_mnist_learns_and_never_reads_the_test_set(mnist_subset):
     model = {"network": "fcn", "network_kwargs": {"hidden": 32}, "lr": 0.05}
     reported = []
-    result = cross_validate(NoTestSubset(mnist_subset, batch_size=64), model, folds=3, max_epochs=2,
+    result = cross_validate(NoTestSubset(*mnist_subset, batch_size=64), model, folds=3, max_epochs=2,
                             report=lambda name, metrics: reported.append(name))
     assert reported == ["fold 1", "fold 2", "fold 3"] == result.names
     assert all(0.8 < acc < 1.0 for acc in result.accuracies), result.accuracies  # ~88% after 2 epochs

@@ -11,17 +11,21 @@ steps), in evaluation contiguous shares that cover the set exactly once.
 ``load_state_dict`` save the position inside an epoch, so a resumed run sees
 exactly the batches an uninterrupted one would: the position counts the
 batches handed out, so the next ``iter()`` after ``load_state_dict`` starts
-with the first batch not yet handed out.
+with the first batch not yet handed out. With ``shift=k`` each training
+image is moved by a random offset of up to ``k`` pixels (``dlref.data.augment``),
+drawn per epoch from the same generator, so a resumed epoch repeats them too.
 """
 
 import torch
+
+from .augment import shift as shift_images
 
 
 class Batches:
     """Iterate ``(X[idx], t[idx])`` over ``len(X)`` examples, ``batch_size`` at a time."""
 
     def __init__(self, X: torch.Tensor, t: torch.Tensor, batch_size: int, shuffle: bool = False, seed: int = 0,
-                 drop_last: bool = False, rank: int = 0, world_size: int = 1):
+                 drop_last: bool = False, rank: int = 0, world_size: int = 1, shift: int = 0):
         if len(X) != len(t):
             raise ValueError(
                 f"Batches expected as many targets as inputs, found {len(X)} inputs and {len(t)} targets; "
@@ -29,7 +33,14 @@ class Batches:
             )
         if batch_size < 1:
             raise ValueError(f"Batches expected batch_size >= 1, found {batch_size}; pass e.g. batch_size=128.")
+        if not isinstance(shift, int) or shift < 0 or (shift and X.dim() != 4):
+            raise ValueError(
+                f"Batches expected shift as an int >= 0 and, with a shift, images (N, channels, height, width), "
+                f"found shift={shift!r} and inputs {tuple(X.shape)}; pass e.g. shift=2 with X.view(-1, 1, 28, 28)."
+            )
         self.X, self.t, self.batch_size, self.shuffle, self.drop_last = X, t, batch_size, shuffle, drop_last
+        self.shift = shift
+        self.fill = float(X.min()) if shift and len(X) else 0.0  # MNIST's background: the darkest pixel value
         self.rank, self.world_size = rank, world_size
         self.size = self._shard(torch.arange(len(X))).numel()  # examples this rank sees per epoch
         self.generator = torch.Generator().manual_seed(seed)
@@ -65,11 +76,16 @@ class Batches:
             state, first = self.generator.get_state(), 0
         self._epoch_state, self._next = state, first
         order = self._order()
+        offsets = None
+        if self.shift:  # one (dy, dx) per example, drawn after the permutation
+            offsets = torch.randint(-self.shift, self.shift + 1, (len(self.X), 2), generator=self.generator)
+            offsets = offsets.to(self.X.device)
         while self._next < len(self):
             start = self._next * self.batch_size
             idx = slice(start, start + self.batch_size) if order is None else order[start : start + self.batch_size]
             self._next += 1
-            yield self.X[idx], self.t[idx]
+            X = self.X[idx] if offsets is None else shift_images(self.X[idx], offsets[idx], self.shift, self.fill)
+            yield X, self.t[idx]
         self._epoch_state, self._next = None, 0  # the generator now stands after this epoch's permutation
 
     def state_dict(self) -> dict:

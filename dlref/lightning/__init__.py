@@ -1,6 +1,6 @@
 """The Lightning layer: the only part of dlref that imports lightning."""
 
-from .datamodule import DigitsDataModule, InMemoryDataModule, MNISTDataModule
+from .datamodule import DigitsDataModule, InMemoryDataModule, MNISTDataModule, TensorDataModule
 from .module import Classifier
 
-__all__ = ["Classifier", "DigitsDataModule", "InMemoryDataModule", "MNISTDataModule"]
+__all__ = ["Classifier", "DigitsDataModule", "InMemoryDataModule", "MNISTDataModule", "TensorDataModule"]

@@ -71,13 +71,16 @@ def _loggers() -> list[dict]:
 
 
 class Summary(pl.Callback):
-    """Prints one line at the end of ``test`` — the number a run is judged by — and, when the progress bar
-    is off, one line per epoch with the validation metrics and the seconds of training so far."""
+    """Prints one line at the end of ``fit`` (epochs and seconds), one at the end of ``test`` — the number a
+    run is judged by — and, when the progress bar is off, one line per epoch with the validation metrics and
+    the seconds of training so far."""
 
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self._start = time.perf_counter()
 
-    def on_validation_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+    def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        # Not on_validation_epoch_end: callbacks run before the module's own hook, where the epoch's metrics
+        # are logged, so they would still read the previous epoch's. Here they are this epoch's.
         metrics = trainer.callback_metrics
         if trainer.sanity_checking or trainer.progress_bar_callback or not trainer.is_global_zero:
             return
@@ -85,6 +88,11 @@ class Summary(pl.Callback):
             print(f"dlref: epoch {trainer.current_epoch + 1}/{trainer.max_epochs} val accuracy "
                   f"{metrics['val/acc'].item():.2%}, val loss {metrics['val/loss'].item():.4f} "
                   f"({time.perf_counter() - self._start:.1f} s)", flush=True)
+
+    def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if trainer.is_global_zero and hasattr(self, "_start"):
+            print(f"dlref: fit ran {trainer.current_epoch} epochs in {time.perf_counter() - self._start:.1f} s "
+                  "(training and validation)", flush=True)
 
     def on_test_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         metrics = trainer.callback_metrics
@@ -216,6 +224,17 @@ def _cli(args: list[str], run: bool = True) -> DlrefCLI:
     )
 
 
+RUN_ERRORS = (MNISTNotFoundError, MNISTDownloadError, IDXError, DivergenceError, CheckpointWriteError)  # exit 1
+USAGE_ERRORS = (UsageError, CheckpointError, MisconfigurationException, ValueError, TypeError)  # exit 2
+
+
+def report(command: str, error: Exception) -> int:
+    """Print ``command: error: …`` (one sentence) on stderr; return the exit code: 1 for data and run errors,
+    2 for a mistake in the command. Shared by ``dlref`` and the scripts, so every command ends the same way."""
+    print(f"{command}: error: {error}", file=sys.stderr)
+    return 1 if isinstance(error, RUN_ERRORS) else 2
+
+
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args or os.environ.get("DLREF_DEBUG", "") not in ("", "0")
@@ -224,16 +243,10 @@ def main(argv: list[str] | None = None) -> int:
         _cli(args)
     except SystemExit as stop:  # argparse / jsonargparse already printed its one-line error
         return stop.code if isinstance(stop.code, int) else 2
-    except (MNISTNotFoundError, MNISTDownloadError, IDXError, DivergenceError, CheckpointWriteError) as error:
+    except (*RUN_ERRORS, *USAGE_ERRORS) as error:
         if debug:
             raise
-        print(f"dlref: error: {error}", file=sys.stderr)
-        return 1
-    except (UsageError, CheckpointError, MisconfigurationException, ValueError, TypeError) as error:
-        if debug:
-            raise
-        print(f"dlref: error: {error}", file=sys.stderr)
-        return 2
+        return report("dlref", error)
     return 0
 
 

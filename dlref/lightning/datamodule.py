@@ -21,7 +21,7 @@ class InMemoryDataModule(pl.LightningDataModule):
     """Train / validation / test tensors held in memory; subclasses say how to load them."""
 
     def __init__(self, batch_size: int = 128, eval_batch_size: int = 1000, val_size: int | float = VAL_SIZE,
-                 seed: int = SEED, limit: int | None = None):
+                 seed: int = SEED, limit: int | None = None, shift: int = 0):
         super().__init__()
         if batch_size < 1 or eval_batch_size < 1:
             raise ValueError(
@@ -29,7 +29,9 @@ class InMemoryDataModule(pl.LightningDataModule):
                 "pass e.g. --data.batch_size=128."
             )
         self.batch_size, self.eval_batch_size, self.val_size = batch_size, eval_batch_size, val_size
-        self.seed, self.limit = seed, limit
+        if not isinstance(shift, int) or shift < 0:
+            raise ValueError(f"expected shift as an int >= 0, found {shift!r}; pass e.g. --data.shift=2 (pixels).")
+        self.seed, self.limit, self.shift = seed, limit, shift
         self.train_X = self.train_t = self.val_X = self.val_t = self.test_X = self.test_t = None
         self._train_batches = None
 
@@ -74,7 +76,7 @@ class InMemoryDataModule(pl.LightningDataModule):
     def train_dataloader(self) -> Batches:
         if self._train_batches is None:  # one object: its generator runs on across epochs
             self._train_batches = Batches(self.train_X, self.train_t, self.batch_size, shuffle=True, seed=self.seed,
-                                          **self._shards())
+                                          shift=self.shift, **self._shards())
         return self._train_batches
 
     def val_dataloader(self) -> Batches:
@@ -87,20 +89,44 @@ class InMemoryDataModule(pl.LightningDataModule):
         return self.test_dataloader()
 
 
+class TensorDataModule(InMemoryDataModule):
+    """Your own tensors: training images and labels (validation is held out of them), and test ones.
+
+        TensorDataModule(train_X, train_t, test_X, test_t, batch_size=64, val_size=0.1)
+
+    Images ``(N, channels, height, width)`` float, already normalised; labels ``(N,)`` int64.
+    """
+
+    def __init__(self, train_X: torch.Tensor, train_t: torch.Tensor, test_X: torch.Tensor | None = None,
+                 test_t: torch.Tensor | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.tensors = {"train": (train_X, train_t), "test": (test_X, test_t)}
+
+    def load(self, stage: str):
+        X, t = self.tensors["train" if stage == "train" else "test"]
+        if X is None or t is None:
+            raise ValueError(
+                f"TensorDataModule expected test tensors for {stage!r}, found none; pass test_X and test_t."
+            )
+        return X, t
+
+
 class MNISTDataModule(InMemoryDataModule):
     """MNIST from ``data_dir/MNIST/raw`` (default ``$DLREF_DATA_DIR`` or ``./data``): 55,000 / 5,000 / 10,000.
 
     Args:
         data_dir: folder holding ``MNIST/raw/``.
         download: fetch missing files from the public mirrors (verified by MD5) in ``prepare_data``.
+        shift: move each training image by a random offset of up to ``shift`` pixels each epoch
+            (data augmentation, ``dlref.data.augment``); validation and test images never move.
     """
 
     mean, std = MNIST_MEAN, MNIST_STD
 
     def __init__(self, data_dir: str | None = None, download: bool = False, batch_size: int = 128,
                  eval_batch_size: int = 1000, val_size: int | float = VAL_SIZE, seed: int = SEED,
-                 limit: int | None = None):
-        super().__init__(batch_size, eval_batch_size, val_size, seed, limit)
+                 limit: int | None = None, shift: int = 0):
+        super().__init__(batch_size, eval_batch_size, val_size, seed, limit, shift)
         self.data_dir, self.download = data_dir, download
         self._mnist = None
 

@@ -70,8 +70,9 @@ class Classifier(pl.LightningModule):
         optimizer: ``sgd`` (``dlref.SGD``), ``adam``, ``adamw``, ``adadelta`` or ``rmsprop``.
         lr, momentum, weight_decay, nesterov: the optimizer's settings (``momentum`` and
             ``nesterov`` only for SGD and RMSprop); ``None`` takes the network's recipe.
-        schedule: learning-rate schedule: ``none``, ``onecycle`` (per step), ``cosine``
-            (per epoch, to 0 at ``max_epochs``) or ``step`` (× ``gamma`` every ``step_size`` epochs).
+        schedule: learning-rate schedule: ``none``, ``onecycle`` (per step: up to ``lr`` over the first
+            ``pct_start`` of the steps, then down), ``cosine`` (per epoch, to 0 at ``max_epochs``) or
+            ``step`` (× ``gamma`` every ``step_size`` epochs).
     """
 
     def __init__(
@@ -86,6 +87,7 @@ class Classifier(pl.LightningModule):
         schedule: str = "none",
         step_size: int = 1,
         gamma: float = 0.7,
+        pct_start: float = 0.3,
         num_classes: int = 10,
     ):
         super().__init__()
@@ -101,11 +103,16 @@ class Classifier(pl.LightningModule):
         lr = recipe["lr"] if lr is None else lr
         if lr <= 0:
             raise ValueError(f"Classifier expected a learning rate lr > 0, found lr={lr}; pass e.g. --model.lr=0.05.")
+        if not 0 < pct_start < 1:
+            raise ValueError(
+                f"Classifier expected 0 < pct_start < 1, found pct_start={pct_start}; pass e.g. --model.pct_start=0.3."
+            )
         self.save_hyperparameters(dict(
             network=network, network_kwargs=dict(network_kwargs or {}), optimizer=optimizer, lr=lr,
             momentum=recipe["momentum"] if momentum is None else momentum,
             weight_decay=recipe["weight_decay"] if weight_decay is None else weight_decay,
-            nesterov=nesterov, schedule=schedule, step_size=step_size, gamma=gamma, num_classes=num_classes,
+            nesterov=nesterov, schedule=schedule, step_size=step_size, gamma=gamma, pct_start=pct_start,
+            num_classes=num_classes,
         ))
         self.model = getattr(networks, network)(**self.hparams.network_kwargs)
         for stage in STAGES:  # one metric object per stage: their states never mix
@@ -181,7 +188,8 @@ class Classifier(pl.LightningModule):
             return optimizer
         if h.schedule == "onecycle":
             total = self.trainer.estimated_stepping_batches
-            scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=h.lr, total_steps=int(total))
+            scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=h.lr, total_steps=int(total),
+                                                            pct_start=h.get("pct_start", 0.3))
             return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
         if h.schedule == "cosine":
             scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(self.trainer.max_epochs, 1))
