@@ -1,107 +1,11 @@
 """Estimate how well a model generalises: hold-out, K-fold or iterated K-fold on MNIST's training set.
 
-    python scripts/validate.py --config configs/fcn.yaml --scheme kfold --folds 5 --limit 10000
-    python scripts/validate.py --config configs/fcn.yaml --scheme iterated --folds 3 --repeats 3 \\
-        --limit 3000 --trainer.max_epochs=5
-    python scripts/validate.py --config configs/fcn.yaml --scheme holdout --val-size 0.2 --limit 10000
-
-Each fold trains a fresh model (same initial weights, new optimizer) through the same Lightning
-path as `dlref fit`, then reports its validation accuracy; the score is the mean ± standard
-deviation over the folds. The test set is never read. Any `dlref fit` option (--model.*,
---data.*, --trainer.max_epochs, ...) can follow. Writes folds.csv, summary.json,
-cross_validation.png and each fold's metrics.csv to runs/validate/<network>/version_N/.
+Also installed as `dlref-validate`; `--help` lists the options (dlref/lightning/commands/validate.py).
 """
 
-import argparse
-import csv
-import json
-import logging
 import sys
-import time
-import warnings
-from pathlib import Path
 
-from dlref import figures
-from dlref.lightning.cli import RUN_ERRORS, _cli, report
-from dlref.lightning.validation import SCHEMES, cross_validate
-
-RUNS = Path("runs") / "validate"
-
-
-def parse_args(argv):
-    parser = argparse.ArgumentParser(prog="dlref-validate", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--scheme", choices=SCHEMES, default="kfold",
-                        help="holdout: one split; kfold: K folds; iterated: K-fold repeated with reshuffling")
-    parser.add_argument("--folds", type=int, default=5, help="K, the number of folds (default: 5)")
-    parser.add_argument("--repeats", type=int, default=3, help="P, repeats of K-fold for --scheme iterated (3)")
-    parser.add_argument("--val-size", type=float, default=0.2,
-                        help="validation share for --scheme holdout: a fraction, or a count if >= 1 (0.2)")
-    parser.add_argument("--limit", type=int, help="use only the first N training images (quick runs)")
-    parser.add_argument("--seed", type=int, help="seed for the folds, weights and shuffling (default: the config's)")
-    parser.add_argument("--no-stratify", action="store_true", help="cut folds without keeping each digit's share")
-    parser.add_argument("--out", default=str(RUNS), help=f"folder for the run's files (default: {RUNS})")
-    parser.epilog = "Other options are those of `dlref fit` (see `dlref fit --help`), e.g. --config configs/fcn.yaml."
-    return parser.parse_known_args(argv)
-
-
-def _next_version(root: Path) -> Path:
-    k = 0
-    while (root / f"version_{k}").exists():
-        k += 1
-    return root / f"version_{k}"
-
-
-def main(argv=None) -> int:
-    try:
-        args, rest = parse_args(sys.argv[1:] if argv is None else argv)
-    except SystemExit as stop:  # --help, or argparse's own one-line usage error
-        return stop.code if isinstance(stop.code, int) else 2
-    for name in ("lightning.pytorch", "lightning.fabric"):  # no "GPU available" or "Seed set" per fold
-        logging.getLogger(name).setLevel(logging.WARNING)
-    warnings.filterwarnings("ignore", ".*smaller than the logging interval.*")
-    try:
-        cli = _cli([*rest, "--trainer.logger=false", *([f"--data.limit={args.limit}"] if args.limit else [])],
-                   run=False)  # the `dlref fit` config: model, data and trainer settings
-    except SystemExit as stop:  # jsonargparse already printed its one-line error
-        return stop.code if isinstance(stop.code, int) else 2
-    except (ValueError, TypeError) as error:
-        return report("dlref-validate", error)
-    config, model_kwargs = cli.config, dict(cli.model.hparams)
-    seed = args.seed if args.seed is not None else (config.seed_everything or 0)
-    val_size = int(args.val_size) if args.val_size >= 1 else args.val_size
-    trainer = {k: config.trainer[k] for k in ("accelerator", "devices", "precision")
-               if config.trainer.get(k) is not None}
-    run_dir = _next_version(Path(args.out) / model_kwargs["network"])
-    print(f"dlref-validate: {args.scheme}, {model_kwargs['network']}, {config.trainer.max_epochs} epochs per fold, "
-          f"seed {seed}, {f'first {args.limit:,}' if args.limit else 'all'} training images -> {run_dir}", flush=True)
-    start = time.perf_counter()
-
-    def progress(name: str, metrics: dict) -> None:
-        print(f"  {name}: validation accuracy {metrics['val/acc']:.2%}, loss {metrics['val/loss']:.4f} "
-              f"({time.perf_counter() - start:.0f} s)", flush=True)
-
-    try:
-        result = cross_validate(cli.datamodule, model_kwargs, args.scheme, args.folds, args.repeats, val_size, seed,
-                                not args.no_stratify, config.trainer.max_epochs, log_dir=run_dir, report=progress,
-                                **trainer)
-    except (*RUN_ERRORS, ValueError) as error:
-        return report("dlref-validate", error)
-    seconds = time.perf_counter() - start
-    with open(run_dir / "folds.csv", "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["fold", "val_acc", "val_loss"])
-        writer.writerows(zip(result.names, result.accuracies, result.losses))
-    summary = dict(scheme=args.scheme, folds=len(result.accuracies), mean_val_acc=result.mean, std_val_acc=result.std,
-                   seed=seed, limit=args.limit, max_epochs=config.trainer.max_epochs, seconds=round(seconds, 1),
-                   model=model_kwargs)
-    (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    labels = [name.replace("repeat ", "r").replace(", fold ", "f").replace("fold ", "") for name in result.names]
-    picture = figures.fold_scores(result.histories, result.accuracies, run_dir / "cross_validation.png",
-                                  f"{model_kwargs['network'].upper()}, {result}", labels)
-    print(f"dlref-validate: {result}; {seconds:.0f} s; wrote {picture}")
-    return 0
-
+from dlref.lightning.commands.validate import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,8 +1,6 @@
 """Overfitting and its remedies: L2 penalty ≡ weight decay; the overfitting command's curves, on the numbers."""
 
 import json
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,10 +8,7 @@ import torch
 
 import dlref
 from dlref import networks
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "scripts"))
-import overfit  # noqa: E402  (scripts/overfit.py)
+from dlref.lightning.commands import overfit
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

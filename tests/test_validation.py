@@ -2,7 +2,6 @@
 
 import csv
 import json
-import sys
 from pathlib import Path
 
 import lightning.pytorch as pl
@@ -10,11 +9,10 @@ import pytest
 import torch
 
 from dlref.lightning import DigitsDataModule, TensorDataModule
+from dlref.lightning.commands import validate
 from dlref.lightning.validation import SplitDataModule, cross_validate, splits
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "scripts"))
-import validate  # noqa: E402  (scripts/validate.py)
 
 DIGITS_FCN = {"network": "fcn", "network_kwargs": {"in_features": 64, "hidden": 16}, "lr": 0.05}
 PNG = b"\x89PNG\r\n\x1a\n"

@@ -1,0 +1,161 @@
+"""Overfitting and underfitting on real MNIST, and the slide's remedies, on the same axes.
+
+    dlref-overfit                          # all six runs, a few minutes on a CPU
+    dlref-overfit --variants overfitting underfitting --epochs 30
+
+A large FCN (784-800-10, no dropout) trained on 1,000 images: its training loss keeps falling
+while its validation loss reaches a minimum and turns up — it has started to learn the noise of
+its 1,000 images (overfitting). A too-small FCN (784-2-10: each image squeezed into two numbers)
+cannot even fit its training images: its training loss stays high (underfitting).
+Then the remedies, each a change to the large FCN on 1,000 images: more training data (10,000
+images), L2 weight decay (dlref.SGD's weight_decay=λ, the same update as adding λ/2·‖W‖² to
+the loss), dropout, and early stopping on the validation loss (Lightning's EarlyStopping).
+Training is the slide's plain rule W ← W − η ∂L/∂W (no momentum). The validation images
+(5,000, held out from MNIST's training set) are the same for every run; the test set is never read.
+
+Writes overfitting.png, remedies.png, history.json and each run's metrics.csv to
+runs/overfit/version_N/.
+"""
+
+import argparse
+import json
+import logging
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import lightning.pytorch as pl
+import numpy as np
+import torch
+
+from dlref import figures
+from dlref.data.split import holdout
+from dlref.lightning.cli import RUN_ERRORS, report
+from dlref.lightning.datamodule import MNISTDataModule
+from dlref.lightning.module import Classifier
+from dlref.lightning.validation import SplitDataModule, train_and_validate
+
+RUNS = Path("runs") / "overfit"
+VARIANTS = ("overfitting", "underfitting", "more-data", "weight-decay", "dropout", "early-stopping")
+REMEDIES = ("overfitting", "more-data", "weight-decay", "dropout", "early-stopping")
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(prog="dlref-overfit", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS), metavar="RUN",
+                        help=f"which runs to make, of: {' '.join(VARIANTS)} (default: all)")
+    parser.add_argument("--epochs", type=int, default=60, help="epochs per run (default: 60)")
+    parser.add_argument("--train-size", type=int, default=1000, help="training images of the small set (1000)")
+    parser.add_argument("--more-data", type=int, default=10000, help="training images for the more-data run (10000)")
+    parser.add_argument("--val-size", type=int, default=5000, help="validation images, held out (5000)")
+    parser.add_argument("--hidden", type=int, default=800, help="hidden units of the large FCN (800)")
+    parser.add_argument("--small-hidden", type=int, default=2, help="hidden units of the too-small FCN (2)")
+    parser.add_argument("--weight-decay", type=float, default=1e-2, help="L2 weight decay λ (1e-2)")
+    parser.add_argument("--dropout", type=float, default=0.5, help="dropout probability p (0.5)")
+    parser.add_argument("--patience", type=int, default=5,
+                        help="early stopping: epochs without a lower validation loss before stopping (5)")
+    parser.add_argument("--lr", type=float, default=0.1, help="SGD learning rate η (0.1)")
+    parser.add_argument("--momentum", type=float, default=0.0, help="SGD momentum (0: the slide's plain rule)")
+    parser.add_argument("--batch-size", type=int, default=64, help="images per SGD step (64)")
+    parser.add_argument("--seed", type=int, default=0, help="seed for the subsets, weights and shuffling (0)")
+    parser.add_argument("--data-dir", help="folder holding MNIST/raw/ (default: $DLREF_DATA_DIR or ./data)")
+    parser.add_argument("--out", default=str(RUNS), help=f"folder for the run's files (default: {RUNS})")
+    return parser.parse_args(argv)
+
+
+def settings(args) -> dict[str, dict]:
+    """What each run changes, starting from the large FCN on the small training set."""
+    n, h = args.train_size, args.hidden
+    large = dict(hidden=h, dropout=0.0, weight_decay=0.0, train_size=n, patience=None)
+    return {
+        "overfitting": dict(large, label=f"large FCN 784-{h}-10, {n:,} images"),
+        "underfitting": dict(large, hidden=args.small_hidden, label=f"too small FCN 784-{args.small_hidden}-10, "
+                                                                      f"{n:,} images"),
+        "more-data": dict(large, train_size=args.more_data, label=f"more data: {args.more_data:,} images"),
+        "weight-decay": dict(large, weight_decay=args.weight_decay, label=f"L2 weight decay λ={args.weight_decay:g}"),
+        "dropout": dict(large, dropout=args.dropout, label=f"dropout p={args.dropout:g}"),
+        "early-stopping": dict(large, patience=args.patience, label=f"early stopping (patience {args.patience})"),
+    }
+
+
+def summarize(h: dict) -> dict:
+    best = int(np.argmin(h["val/loss"]))
+    return dict(epochs=len(h["val/loss"]), min_val_loss_epoch=best + 1, min_val_loss=h["val/loss"][best],
+                final_val_loss=h["val/loss"][-1], train_loss_at_min=h["train/loss"][best],
+                final_train_loss=h["train/loss"][-1], best_val_acc=max(h["val/acc"]), final_val_acc=h["val/acc"][-1])
+
+
+def _check(args) -> None:
+    for name in ("epochs", "train_size", "more_data", "val_size", "hidden", "small_hidden", "batch_size", "patience"):
+        if getattr(args, name) < 1:
+            raise ValueError(f"dlref-overfit expected --{name.replace('_', '-')} >= 1, found {getattr(args, name)}; "
+                             "pass a positive number.")
+    if not 0 <= args.dropout < 1 or args.weight_decay < 0 or args.lr <= 0:
+        raise ValueError(f"dlref-overfit expected 0 <= --dropout < 1, --weight-decay >= 0 and --lr > 0, found "
+                         f"{args.dropout}, {args.weight_decay} and {args.lr}; pass e.g. --dropout 0.5.")
+
+
+def main(argv=None) -> int:
+    try:
+        args = parse_args(sys.argv[1:] if argv is None else argv)
+    except SystemExit as stop:  # --help, or argparse's own one-line usage error
+        return stop.code if isinstance(stop.code, int) else 2
+    for name in ("lightning.pytorch", "lightning.fabric"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore", ".*smaller than the logging interval.*")
+    try:
+        _check(args)
+        X, t = MNISTDataModule(args.data_dir).load("train")  # normalised training images; the test set stays unread
+        train_pool, val_idx = holdout(t, args.val_size, seed=args.seed)
+        largest = max(args.train_size, args.more_data if "more-data" in args.variants else 0)
+        if largest > len(train_pool):
+            raise ValueError(f"dlref-overfit expected at most {len(train_pool):,} training images beside "
+                             f"{args.val_size:,} validation images, found {largest:,}; pass smaller sizes.")
+    except (*RUN_ERRORS, ValueError) as error:
+        return report("dlref-overfit", error)
+    # One seeded order of the training pool: the 1,000 images are the first 1,000 of the 10,000.
+    order = train_pool[torch.randperm(len(train_pool), generator=torch.Generator().manual_seed(args.seed))]
+    run_dir = Path(args.out)
+    k = 0
+    while (run_dir / f"version_{k}").exists():
+        k += 1
+    run_dir = run_dir / f"version_{k}"
+    print(f"dlref-overfit: {args.epochs} epochs per run, {args.val_size:,} validation images -> {run_dir}", flush=True)
+    results, start = {}, time.perf_counter()
+    for name in (v for v in VARIANTS if v in args.variants):
+        s = settings(args)[name]
+        pl.seed_everything(args.seed, verbose=False)
+        model = Classifier("fcn", {"hidden": s["hidden"], "dropout": s["dropout"]}, lr=args.lr,
+                           momentum=args.momentum, weight_decay=s["weight_decay"])
+        data = SplitDataModule(X, t, order[: s["train_size"]].sort().values, val_idx, args.batch_size, seed=args.seed)
+        stop = pl.callbacks.EarlyStopping("val/loss", patience=s["patience"], mode="min") if s["patience"] else None
+        history, _ = train_and_validate(model, data, args.epochs, [stop] if stop else None, run_dir, name,
+                                        accelerator="cpu")
+        history["stopped_epoch"] = stop.stopped_epoch + 1 if stop and stop.stopped_epoch else None
+        results[name] = dict(label=s["label"], settings=s, summary=summarize(history), history=history)
+        r = results[name]["summary"]
+        print(f"  {name:15s} lowest val loss {r['min_val_loss']:.4f} at epoch {r['min_val_loss_epoch']:2d}/"
+              f"{r['epochs']:2d}, then {r['final_val_loss']:.4f}; train loss {r['train_loss_at_min']:.4f} -> "
+              f"{r['final_train_loss']:.4f}; val accuracy best {r['best_val_acc']:.2%}, last {r['final_val_acc']:.2%} "
+              f"({time.perf_counter() - start:.0f} s)", flush=True)
+    (run_dir / "history.json").write_text(json.dumps(results, indent=1) + "\n")
+    written = []
+    fit_panels = {f"{v.capitalize()}: {results[v]['label']}": results[v]["history"]
+                  for v in ("overfitting", "underfitting") if v in results}
+    if fit_panels:
+        written.append(figures.fitting_curves(
+            fit_panels, run_dir / "overfitting.png",
+            f"Overfitting and underfitting on MNIST ({args.val_size:,} validation images)"))
+    remedies = {results[v]["label"]: results[v]["history"] for v in REMEDIES if v in results}
+    if len(remedies) > 1:
+        written.append(figures.compare_curves(
+            remedies, run_dir / "remedies.png",
+            f"Remedies for overfitting: large FCN 784-{args.hidden}-10 on {args.train_size:,} images, and each change"))
+    print(f"dlref-overfit: {time.perf_counter() - start:.0f} s; wrote {', '.join(str(p) for p in written)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
