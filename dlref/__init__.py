@@ -9,7 +9,7 @@ imports only torch.
 """
 
 from . import networks
-from .activations import identity, relu, sigmoid, softmax, tanh
+from .activations import Activation, identity, relu, sigmoid, softmax, tanh
 from .conv import ConvLayer
 from .dropout import Dropout
 from .layer import Layer
@@ -23,7 +23,7 @@ from .training import evaluate, train
 __version__ = "0.1.0"
 
 __all__ = [
-    "ConvLayer", "Dropout", "Flatten", "LSTMLayer", "LastHidden", "Layer", "MaxPool", "Model", "Rows", "SGD",
-    "cross_entropy", "cross_entropy_error", "evaluate", "identity", "log_softmax", "mean_squared_error", "networks",
-    "relu", "sigmoid", "softmax", "tanh", "train",
+    "Activation", "ConvLayer", "Dropout", "Flatten", "LSTMLayer", "LastHidden", "Layer", "MaxPool", "Model", "Rows",
+    "SGD", "cross_entropy", "cross_entropy_error", "evaluate", "identity", "log_softmax", "mean_squared_error",
+    "networks", "relu", "sigmoid", "softmax", "tanh", "train",
 ]

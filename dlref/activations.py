@@ -7,6 +7,7 @@ are ``torch.relu``, ``torch.sigmoid``, ``torch.tanh`` and ``torch.softmax``
 """
 
 import torch
+from torch import nn
 
 
 def relu(x: torch.Tensor) -> torch.Tensor:
@@ -37,3 +38,18 @@ def softmax(x: torch.Tensor) -> torch.Tensor:
 def identity(x: torch.Tensor) -> torch.Tensor:
     """``identity(x) = x``: the last layer of a classifier, which returns logits."""
     return x
+
+
+class Activation(nn.Module):
+    """An activation as a layer of its own, ``Y = activate(X)``: for a network that applies it after
+    a pooling layer rather than inside the ``ConvLayer`` (see ``dlref.networks.cnn``)."""
+
+    def __init__(self, activate=relu):
+        super().__init__()
+        self.activate = activate
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        return self.activate(X)
+
+    def extra_repr(self) -> str:
+        return getattr(self.activate, "__name__", type(self.activate).__name__)

@@ -13,6 +13,11 @@ is learned, a flipped kernel is just another ``W``: the layer can learn exactly 
 Shapes: ``W`` is ``(out_channels, in_channels, kh, kw)`` like ``nn.Conv2d.weight``; ``B`` is
 ``(out_channels,)``. ``X`` is ``(batch, in_channels, H, W)``, or one image ``(in_channels, H, W)``.
 
+Memory layout: ``W`` and the images are kept "channels last" (``torch.channels_last``): the same
+shapes and the same numbers, with a pixel's channels stored side by side. On a CPU, oneDNN's
+convolutions and the max pooling after them run about 1.5× faster that way (README, "The three
+networks"); the output keeps that layout, so the next layer reads it without a copy.
+
 Torch twin: ``nn.Conv2d`` followed by the activation (``ConvLayer.from_torch``).
 """
 
@@ -48,7 +53,8 @@ class ConvLayer(nn.Module):
                 f"stride={self.stride}, padding={self.padding}; pass e.g. ConvLayer(1, 32, 3, padding=1)."
             )
         self.in_channels, self.out_channels, self.activate = in_channels, out_channels, activate
-        self.W = nn.Parameter(torch.empty(out_channels, in_channels, *self.kernel_size))
+        self.W = nn.Parameter(torch.empty(out_channels, in_channels, *self.kernel_size,
+                                          memory_format=torch.channels_last))
         self.B = nn.Parameter(torch.empty(out_channels))
         self.reset_parameters()
 
@@ -78,6 +84,8 @@ class ConvLayer(nn.Module):
                 f"ConvLayer expected images at least as large as the kernel {self.kernel_size} after padding "
                 f"{self.padding}, found {tuple(X.shape[-2:])}; use a smaller kernel, more padding, or fewer poolings."
             )
+        if X.dim() == 4:
+            X = X.to(memory_format=torch.channels_last)  # no copy when it already is (a previous ConvLayer's output)
         # (batch, out_channels, (H + 2p − kh) // s + 1, (W + 2p − kw) // s + 1)
         return self.activate(F.conv2d(X, self.W, self.B, stride=self.stride, padding=self.padding))
 

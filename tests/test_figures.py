@@ -57,8 +57,8 @@ def test_confusion_matrix_and_misclassified_are_pngs(tmp_path):
 
 
 @pytest.mark.parametrize("network, names", [
-    ("cnn", ["input", "layer 1: ConvLayer, relu", "layer 2: MaxPool", "layer 3: ConvLayer, relu", "layer 4: MaxPool",
-             "layer 5: Layer, relu", "layer 6: Layer"]),
+    ("cnn", ["input", "layer 1: ConvLayer", "layer 2: MaxPool", "layer 3: Activation, relu", "layer 4: ConvLayer",
+             "layer 5: MaxPool", "layer 6: Activation, relu", "layer 7: Layer, relu", "layer 8: Layer"]),
     ("fcn", ["input", "layer 1: Layer, relu", "layer 2: Layer"]),
     ("lstm", ["input", "layer 1: LSTMLayer", "layer 2: LastHidden", "layer 3: Layer"]),  # Rows only reshapes
 ])
@@ -73,8 +73,8 @@ def test_layer_outputs_follow_the_model_and_draw_figure_1_6(network, names, tmp_
     torch.testing.assert_close(outputs[-1][1], model(X)[0])  # the last picture is the model's own output
     assert model.training is False
     if network == "cnn":
-        assert [tuple(A.shape) for _, A in outputs[:5]] == [(1, 28, 28), (16, 28, 28), (16, 14, 14), (32, 14, 14),
-                                                            (32, 7, 7)]
+        assert [tuple(A.shape) for _, A in outputs[:7]] == [(1, 28, 28), (16, 28, 28), (16, 14, 14), (16, 14, 14),
+                                                            (32, 14, 14), (32, 7, 7), (32, 7, 7)]
     _assert_png(figures.representations(outputs, tmp_path / f"{network}.png", network, true=3), 20_000, (600, 200))
 
 

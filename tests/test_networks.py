@@ -1,5 +1,6 @@
 import pytest
 import torch
+from torch import nn
 from torch.testing import assert_close
 
 import dlref
@@ -11,7 +12,7 @@ from dlref.loss import cross_entropy
 from dlref.lstm import LSTMLayer
 from dlref.pooling import Flatten, LastHidden, MaxPool, Rows
 
-CORE = (dlref.Layer, ConvLayer, MaxPool, Flatten, Dropout, Rows, LSTMLayer, LastHidden)
+CORE = (dlref.Layer, dlref.Activation, ConvLayer, MaxPool, Flatten, Dropout, Rows, LSTMLayer, LastHidden)
 BUILDERS = [networks.fcn, networks.cnn, networks.lstm]
 
 
@@ -104,3 +105,33 @@ def test_each_network_gives_the_same_logits_and_gradients_on_cuda(build):
     assert_close([p.grad.cpu() for p in model.parameters()], cpu_grads, rtol=1e-3, atol=1e-4)
     model.cpu()
     assert_close(model(X), Y_cpu)
+
+
+def test_relu_after_pooling_is_the_same_network_as_before_it():
+    # max and ReLU commute, gradients included: the cnn's ReLU after MaxPool is the slide's conv+ReLU → pool.
+    torch.manual_seed(0)
+    X = torch.randn(4, 3, 8, 8, dtype=torch.float64)
+    X[0, 0, :2, :2] = -1.0  # a window that is all negative: ReLU's zero gradient either way
+    pool = MaxPool(2)
+    a, b = X.clone().requires_grad_(), X.clone().requires_grad_()
+    before, after = pool(dlref.relu(a)), dlref.relu(pool(b))
+    assert torch.equal(before, after)
+    weights = torch.randn_like(before)
+    (before * weights).sum().backward(), (after * weights).sum().backward()
+    assert torch.equal(a.grad, b.grad)
+
+
+def test_cnn_equals_its_torch_twin_in_nchw():
+    # ConvLayer keeps channels-last memory; the numbers are those of nn.Conv2d → ReLU → MaxPool2d in NCHW.
+    torch.manual_seed(0)
+    model = networks.cnn(dropout=0).double().eval()
+    conv1, conv2, fc1, fc2 = (layer for layer in model.layers if hasattr(layer, "W"))
+    twin = nn.Sequential(nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(16, 32, 3, padding=1),
+                         nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(1568, 128), nn.ReLU(),
+                         nn.Linear(128, 10)).double()
+    with torch.no_grad():
+        for ours, theirs in zip((conv1, conv2, fc1, fc2), (twin[0], twin[3], twin[7], twin[9])):
+            theirs.weight.copy_(ours.W), theirs.bias.copy_(ours.B)
+    X = torch.randn(6, 1, 28, 28, dtype=torch.float64)
+    torch.testing.assert_close(model(X), twin(X), rtol=1e-12, atol=1e-12)
+    assert conv1.W.is_contiguous(memory_format=torch.channels_last)
