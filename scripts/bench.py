@@ -158,6 +158,14 @@ def splice(document: str, block: str) -> str:
     return f"{head}{BEGIN}\n{block}{END}{rest.split(END, 1)[1]}"
 
 
+def _portable(arg: str) -> str:
+    """An argument as the tables show it: no folder of this machine, ``/some/dir/a.json`` → ``…/a.json``."""
+    if os.path.isabs(arg):
+        path = Path(arg)
+        return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else f"…/{path.name}"
+    return arg
+
+
 def machine_info() -> dict:
     cpu = platform.processor() or platform.machine()
     try:
@@ -465,20 +473,21 @@ class _AccuracyClock:
         self.callback = AccuracyClock()
 
 
-def ours_to_accuracy(network: str, target: float, data: Data, device) -> list[dict]:
-    """``configs/<network>.yaml`` (what ``make train`` runs) until the test accuracy reaches ``target``."""
+def ours_to_accuracy(name: str, target: float, data: Data, device) -> list[dict]:
+    """``configs/<name>.yaml`` (what ``make train MODEL=<name>`` runs) until the test accuracy reaches ``target``."""
     import lightning.pytorch as pl
     import yaml
 
     from dlref.lightning import Classifier
 
-    config = yaml.safe_load(open(ROOT / "configs" / f"{network}.yaml"))
+    config = yaml.safe_load(open(ROOT / "configs" / f"{name}.yaml"))
     pl.seed_everything(config.get("seed_everything", SEED), verbose=False)
     clock = _AccuracyClock(data, target, device)
     trainer = pl.Trainer(**config.get("trainer", {}), accelerator=torch.device(device).type, devices=1,
                          limit_val_batches=0, num_sanity_val_steps=0, logger=False, enable_checkpointing=False,
                          enable_progress_bar=False, enable_model_summary=False, callbacks=[clock.callback])
-    datamodule = _datamodule(data, **{"batch_size": RECIPES[network]["batch_size"], **config.get("data", {})})
+    recipe = RECIPES[config["model"]["network"]]
+    datamodule = _datamodule(data, **{"batch_size": recipe["batch_size"], **config.get("data", {})})
     trainer.fit(Classifier(**config["model"]), datamodule=datamodule)
     return clock.epochs
 
@@ -543,8 +552,8 @@ def bench_accuracy(data: Data, args, device, out: Path) -> list[dict]:
                                else f"not reached in {len(anchor)} epochs (exit {code})", "", "", None,
                                "the anchor (scripts/pytorch_examples_mnist.py): its Net, Adadelta lr 1.0, StepLR 0.7, "
                                "batch 64, per-sample data path, no shuffle on CPU as in the original; tested after "
-                               "each epoch" + (f"; figures from the earlier run in {args.anchor_from}"
-                                               if args.anchor_from else "")
+                               "each epoch" + ("; its figures reused from an earlier run on this machine "
+                                               "(--anchor-from)" if args.anchor_from else "")
                                if network == "fcn" else ""))
         if mine and theirs:
             ratio = mine["train_seconds"] / theirs["train_seconds"]
@@ -718,7 +727,7 @@ def run(args, argv) -> int:
     out.mkdir(parents=True, exist_ok=True)
     only = args.only.split(",")
     machine = machine_info()
-    machine["command"] = " ".join(["python scripts/bench.py", *(sys.argv[1:] if argv is None else argv)])
+    machine["command"] = " ".join(["python scripts/bench.py", *map(_portable, sys.argv[1:] if argv is None else argv)])
     device = "cpu"  # the CPU figures; CUDA ones go to the gpu section
     data = Data(device) if set(only) & {"core", "lightning", "data", "accuracy", "compile"} else None
     rows, fcn_epoch = [], None

@@ -27,6 +27,8 @@ def parse_args(argv=None):
     parser.add_argument("--batch-size", type=int, help="examples per SGD step (default: the recipe's)")
     parser.add_argument("--lr", type=float, help="learning rate η in W ← W − η ∂L/∂W (default: the recipe's)")
     parser.add_argument("--momentum", type=float, help="SGD momentum (default: the recipe's)")
+    parser.add_argument("--schedule", choices=("none", "cosine"),
+                        help="η per epoch: constant, or cosine-decayed to 0 over the epochs (default: the recipe's)")
     parser.add_argument("--limit", type=int, help="use only the first N training images (quick runs)")
     parser.add_argument("--data-dir", help="folder holding MNIST/raw/ (default: $DLREF_DATA_DIR or ./data)")
     parser.add_argument("--seed", type=int, default=SEED, help=f"seed for weights, split and shuffling ({SEED})")
@@ -55,12 +57,17 @@ def main(argv=None) -> int:
     model = getattr(networks, args.model)().to(device)
     optimizer = dlref.SGD(model.parameters(), lr=recipe["lr"], momentum=recipe["momentum"],
                           weight_decay=recipe["weight_decay"])
+    # torch's scheduler sets η in dlref.SGD's param_groups, as it would in torch.optim.SGD's.
+    schedule = (torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=recipe["epochs"])
+                if recipe["schedule"] == "cosine" else None)
     print(f"{args.model}: {sum(p.numel() for p in model.parameters()):,} parameters, {len(train_idx):,} train / "
           f"{len(val_idx):,} validation images, {recipe}")
 
     start = time.perf_counter()
 
     def report(epoch, loss):
+        if schedule is not None:
+            schedule.step()
         val = dlref.evaluate(model, val_data, dlref.cross_entropy)
         print(f"epoch {epoch + 1:2d}/{recipe['epochs']}  train loss {loss:.4f}  val loss {val['loss']:.4f}  "
               f"val accuracy {val['accuracy']:.2%}  ({time.perf_counter() - start:.1f} s)", flush=True)
