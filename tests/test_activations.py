@@ -36,3 +36,15 @@ def test_softmax_does_not_overflow_on_large_logits():
     y = dlref.softmax(torch.tensor([[1000.0, 0.0, -1000.0]]))
     assert torch.isfinite(y).all()
     assert_close(y.sum(dim=-1), torch.ones(1))
+
+
+@pytest.mark.parametrize("fn, twin", [(dlref.relu, torch.nn.ReLU()), (dlref.tanh, torch.nn.Tanh()),
+                                      (dlref.sigmoid, torch.nn.Sigmoid())], ids=["relu", "tanh", "sigmoid"])
+def test_activation_layer_equals_its_torch_module(fn, twin):
+    X = torch.randn(4, 3, 5, 5, dtype=torch.float64)
+    a, b = X.clone().requires_grad_(), X.clone().requires_grad_()
+    ours, theirs = dlref.Activation(fn)(a), twin(b)
+    assert torch.equal(ours, theirs)
+    ours.sum().backward(), theirs.sum().backward()
+    assert torch.equal(a.grad, b.grad)
+    assert repr(dlref.Activation(fn)) == f"Activation({fn.__name__})"
