@@ -112,6 +112,8 @@ def test_cli_usage_errors_exit_2_with_one_message(capsys):
     assert main(["fit", "--config", str(FCN_CONFIG), "--model.lr=-1"]) == 2
     err = capsys.readouterr().err
     assert "lr > 0" in err and "Traceback" not in err
+    assert main(["test", "--config", str(FCN_CONFIG), "--test_after_fit=false"]) == 2  # a fit-only option
+    assert "test_after_fit" in capsys.readouterr().err
 
 
 def test_cli_missing_data_exits_1_naming_the_files(tmp_path, capsys):

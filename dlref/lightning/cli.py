@@ -102,12 +102,19 @@ class Summary(pl.Callback):
 
 
 class DlrefCLI(LightningCLI):
+    _subcommand = "fit"  # the subcommand whose parser is being built (LightningCLI builds one per subcommand)
+
+    def _prepare_subcommand_parser(self, klass, subcommand: str, **kwargs) -> LightningArgumentParser:
+        self._subcommand = subcommand
+        return super()._prepare_subcommand_parser(klass, subcommand, **kwargs)
+
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         parser.add_lightning_class_args(pl.callbacks.ModelCheckpoint, "checkpoint")
         parser.set_defaults({f"checkpoint.{k}": v for k, v in CHECKPOINT.items()})
         parser.add_lightning_class_args(LastCheckpoint, "last")
-        parser.add_argument("--test_after_fit", type=bool, default=True,
-                            help="after fit, evaluate the best checkpoint once on the test set")
+        if self._subcommand == "fit":  # `dlref test --test_after_fit` would mean nothing: not offered there
+            parser.add_argument("--test_after_fit", type=bool, default=True,
+                                help="after fit, evaluate the best checkpoint once on the test set")
 
     def _parse_ckpt_path(self) -> None:
         # LightningCLI reads the checkpoint's hyper-parameters (so its network wins over the config's);
