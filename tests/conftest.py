@@ -17,6 +17,18 @@ SHARED_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" 
 SUBSET_TRAIN, SUBSET_TEST = 2000, 1000
 
 
+@pytest.fixture
+def one_thread():
+    """Tiny batches run faster on one thread, and far faster on a busy machine than on two that wait for each other.
+
+    Use it for a whole file with ``pytestmark = pytest.mark.usefixtures("one_thread")``.
+    """
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def pytest_runtest_setup(item):
     if item.get_closest_marker("gpu") and not torch.cuda.is_available():
         pytest.skip("needs CUDA and torch.cuda.is_available() is False")

@@ -14,13 +14,7 @@ from dlref.lightning.figures import Figures
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny batches run faster on one thread, and far faster on a busy machine than on two that wait for each other."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 def _assert_png(path, min_bytes=15_000, min_size=(300, 200)):

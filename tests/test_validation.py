@@ -18,13 +18,7 @@ DIGITS_FCN = {"network": "fcn", "network_kwargs": {"in_features": 64, "hidden": 
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny batches run faster on one thread, and far faster on a busy machine than on two that wait for each other."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 class NoTestSet:
