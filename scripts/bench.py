@@ -453,14 +453,15 @@ class _AccuracyClock:
 
         class AccuracyClock(pl.Callback):
             def on_train_epoch_start(self, trainer, pl_module):
+                steps = trainer.num_training_batches  # the batches after which the test set is evaluated
+                clock.marks = {round(steps * k / per_epoch) for k in range(1, per_epoch + 1)}
                 sync(device)
                 clock.start = time.perf_counter()
 
             def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
-                steps = trainer.num_training_batches
-                marks = {round(steps * k / per_epoch) for k in range(1, per_epoch + 1)}
-                if batch_idx + 1 not in marks or trainer.should_stop:
+                if batch_idx + 1 not in clock.marks or trainer.should_stop:
                     return
+                steps = trainer.num_training_batches
                 sync(device)
                 clock.seconds += time.perf_counter() - clock.start
                 result = dlref.evaluate(pl_module.model, Batches(data.test_X, data.test_t, 1000), dlref.cross_entropy)

@@ -159,7 +159,7 @@ def test_onecycle_schedule_is_torchs_with_the_configured_warmup():
     lit = Classifier("fcn", {"hidden": 8}, lr=0.1, schedule="onecycle", pct_start=0.2)
     lit._trainer = SimpleNamespace(estimated_stepping_batches=50, max_epochs=1)  # what configure_optimizers reads
     config = lit.configure_optimizers()
-    ours, = config["optimizer"].param_groups[:1]
+    ours = config["optimizer"].param_groups[0]
     twin = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1, momentum=0.9)
     reference = torch.optim.lr_scheduler.OneCycleLR(twin, max_lr=0.1, total_steps=50, pct_start=0.2)
     rates = []

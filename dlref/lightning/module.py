@@ -189,7 +189,7 @@ class Classifier(pl.LightningModule):
         if h.schedule == "onecycle":
             total = self.trainer.estimated_stepping_batches
             scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=h.lr, total_steps=int(total),
-                                                            pct_start=h.get("pct_start", 0.3))
+                                                            pct_start=h.pct_start)
             return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
         if h.schedule == "cosine":
             scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(self.trainer.max_epochs, 1))
