@@ -1,10 +1,12 @@
-# The README's commands. Each target sets the project up on first use:
-# a .venv, the tested torch pinned first (a looser spec would pull the CUDA
-# build), then dlref with its dev extra. torchvision is never installed here.
+# The README's commands. Each target sets the project up on first use: a .venv, the tested
+# torch + torchvision pair (constraints.txt, the one place it is pinned), then dlref with its
+# dev extra under the same constraints. TORCH_INDEX picks a build of the same pair, e.g.
+#   make setup TORCH_INDEX=https://download.pytorch.org/whl/cpu     (CPU-only, a smaller download)
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-TORCH_VERSION := 2.13.0
+PIP := $(PY) -m pip install -q -c constraints.txt
+TORCH_INDEX ?=
 STAMP := $(VENV)/.dlref-installed
 MODEL ?= fcn
 ARGS ?=
@@ -14,10 +16,11 @@ export DLREF_DATA_DIR ?= data
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q "torch==$(TORCH_VERSION)"
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PIP) $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)) torch torchvision
+	$(PIP) -e '.[dev]'
+	$(PY) -c "import torch, torchvision, torchmetrics, lightning"
 	touch $(STAMP)
 
 train: $(STAMP)

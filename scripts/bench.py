@@ -45,7 +45,7 @@ import dlref
 from dlref import networks
 from dlref.conv import ConvLayer
 from dlref.data.batches import Batches
-from dlref.data.mnist import load_mnist, normalize
+from dlref.data.mnist import data_dir, load_mnist, normalize
 from dlref.data.split import holdout
 from dlref.lstm import LSTMLayer
 from dlref.recipes import RECIPES, SEED, VAL_SIZE
@@ -360,19 +360,20 @@ def bench_lightning(data: Data, args, device, networks_=("fcn", "cnn", "lstm")) 
 
 
 def bench_data(data: Data, args, fcn_epoch: float | None) -> list[dict]:
-    from torch.utils.data import DataLoader
-
-    sys.path.insert(0, str(ROOT / "scripts"))
-    from pytorch_examples_mnist import TorchvisionStyleMNIST
+    from torch.utils.data import DataLoader, Subset
+    from torchvision import datasets, transforms
 
     dm = _datamodule(data, batch_size=128)
     dm.setup("fit")
     loader = dm.train_dataloader()  # Batches: a new shuffled epoch per iter()
-    images, labels = data.mnist.train_images[data.train_idx], data.mnist.train_labels[data.train_idx]
-    samples = args.data_samples or len(images)  # --quick: part of an epoch, scaled up to a whole one
-    per_sample = DataLoader(TorchvisionStyleMNIST(images[:samples], labels[:samples]), batch_size=128, shuffle=True,
+    n = len(data.train_idx)
+    samples = args.data_samples or n  # --quick: part of an epoch, scaled up to a whole one
+    # pytorch/examples' data path, as scripts/pytorch_examples_mnist.py runs it: torchvision's dataset, per sample
+    transform = transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.1307,), (0.3081,))])
+    mnist = datasets.MNIST(str(data_dir()), train=True, transform=transform)
+    per_sample = DataLoader(Subset(mnist, data.train_idx[:samples].tolist()), batch_size=128, shuffle=True,
                             generator=torch.Generator().manual_seed(SEED))
-    scale = len(images) / samples
+    scale = n / samples
 
     def ours() -> float:
         start = time.perf_counter()
@@ -387,10 +388,10 @@ def bench_data(data: Data, args, fcn_epoch: float | None) -> list[dict]:
         return (time.perf_counter() - start) * scale
 
     seconds = interleave({"per-sample": theirs, "DataModule": ours}, args.repeats_slow, args.warmup)
-    row = compare("data", f"one training epoch of the loader alone ({len(images):,} images, batch 128)",
+    row = compare("data", f"one training epoch of the loader alone ({n:,} images, batch 128)",
                   ("per-sample", seconds["per-sample"]), ("DataModule", seconds["DataModule"]),
-                  note="per-sample: a Dataset doing uint8 → PIL image → ToTensor → Normalize per image (the "
-                       "pytorch/examples MNIST data path) in a DataLoader(batch_size=128, shuffle=True, "
+                  note="per-sample: torchvision.datasets.MNIST with Compose([ToTensor(), Normalize]) per image "
+                       "(the pytorch/examples MNIST data path) in a DataLoader(batch_size=128, shuffle=True, "
                        "num_workers=0); DataModule: dlref's Batches, one gather per batch"
                        + (f"; per-sample timed on {samples:,} images and scaled" if scale != 1 else ""))
     speedup = row["baseline_s"]["min"] / row["candidate_s"]["min"]
@@ -590,7 +591,7 @@ def bench_memory(args, out: Path) -> list[dict]:
     epochs = f"{a['epochs']} epoch{'s' if a['epochs'] != 1 else ''}"
     rows.append(figure("memory", f"peak resident memory of the pytorch/examples recipe ({epochs}, a test after each)",
                        f"{a['peak']:,.0f} MB" if a["code"] == 0 else f"failed (exit {a['code']})", "", "", None,
-                       f"{a['wall']:.0f} s wall; both read the IDX files with dlref.data.load_mnist"))
+                       f"{a['wall']:.0f} s wall; both read MNIST through torchvision.datasets.MNIST"))
     return rows
 
 

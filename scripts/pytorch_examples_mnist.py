@@ -1,20 +1,19 @@
-"""The anchor: pytorch/examples' MNIST recipe (``mnist/main.py``), re-run on dlref's IDX tensors.
+"""The anchor: pytorch/examples' MNIST recipe (``mnist/main.py``), run as it is, data path included.
 
 Faithful to https://github.com/pytorch/examples/blob/main/mnist/main.py: its ``Net`` (conv 1→32 3×3,
 conv 32→64 3×3, max-pool 2, dropout 0.25, fc 9216→128, dropout 0.5, fc 128→10, log-softmax),
 ``F.nll_loss``, ``Adadelta(lr=1.0)``, ``StepLR(step_size=1, gamma=0.7)``, batch 64, test batch 1000,
-seed 1, 14 epochs, a test after every epoch, and its data path: a per-sample dataset (uint8 → PIL
-image → ``ToTensor`` → ``Normalize((0.1307,), (0.3081,))``) read through a ``DataLoader``. On the CPU
-the recipe does not shuffle its training loader (``shuffle=True`` is only in its ``cuda_kwargs``); that
-is kept as it is.
+seed 1, 14 epochs, a test after every epoch, and its data path: ``torchvision.datasets.MNIST`` with
+``transforms.Compose([ToTensor(), Normalize((0.1307,), (0.3081,))])`` applied per sample, read
+through a ``DataLoader``. On the CPU the recipe does not shuffle its training loader (``shuffle=True``
+is only in its ``cuda_kwargs``); that is kept as it is.
 
-Two substitutions, because torchvision does not import on these machines: the dataset holds
-``dlref.data.load_mnist``'s tensors (the bytes ``torchvision.datasets.MNIST`` holds), and ``ToTensor``
-and ``Normalize`` are written out as torchvision's functional code does them, per sample.
-
-Additions for the benchmark (``scripts/bench.py``), none of which changes the training:
-``--target`` stops after the first epoch whose test accuracy reaches it, ``--json-out`` writes one
-line per epoch with the seconds spent in ``train()`` (``test()`` excluded) and the test accuracy.
+One substitution: the data folder is dlref's (``--data-dir``, else ``$DLREF_DATA_DIR``, else
+``./data``) with ``download=False`` rather than ``'../data'`` with ``download=True``, so that the
+benchmark never reaches the network. Additions for the benchmark (``scripts/bench.py``), none of
+which changes the training: ``--target`` stops after the first epoch whose test accuracy reaches it,
+``--json-out`` writes one line per epoch with the seconds spent in ``train()`` (``test()`` excluded)
+and the test accuracy.
 
     python scripts/pytorch_examples_mnist.py                     # the recipe, 14 epochs
     python scripts/pytorch_examples_mnist.py --target 0.99 --json-out anchor.jsonl
@@ -25,17 +24,14 @@ import json
 import sys
 import time
 
-import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image
 from torch import nn, optim
 from torch.optim.lr_scheduler import StepLR
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader
+from torchvision import datasets, transforms
 
-from dlref.data.mnist import load_mnist
-
-MEAN, STD = (0.1307,), (0.3081,)  # the recipe's own constants, as it writes them
+from dlref.data.mnist import data_dir
 
 
 class Net(nn.Module):
@@ -62,39 +58,6 @@ class Net(nn.Module):
         x = self.fc2(x)
         output = F.log_softmax(x, dim=1)
         return output
-
-
-def to_tensor(pic: Image.Image) -> torch.Tensor:
-    """``torchvision.transforms.ToTensor`` on a PIL image: (H, W) uint8 → (C, H, W) float in [0, 1]."""
-    img = torch.from_numpy(np.array(pic, np.uint8, copy=True))
-    img = img.view(pic.size[1], pic.size[0], len(pic.getbands()))
-    img = img.permute((2, 0, 1)).contiguous()
-    return img.to(dtype=torch.get_default_dtype()).div(255)
-
-
-def normalize(tensor: torch.Tensor, mean=MEAN, std=STD) -> torch.Tensor:
-    """``torchvision.transforms.Normalize(mean, std)`` (not in place): ``(x − mean) / std`` per channel."""
-    tensor = tensor.clone()
-    mean = torch.as_tensor(mean, dtype=tensor.dtype, device=tensor.device)
-    std = torch.as_tensor(std, dtype=tensor.dtype, device=tensor.device)
-    if (std == 0).any():
-        raise ValueError(f"std evaluated to zero after conversion to {tensor.dtype}, leading to division by zero.")
-    return tensor.sub_(mean.view(-1, 1, 1)).div_(std.view(-1, 1, 1))
-
-
-class TorchvisionStyleMNIST(Dataset):
-    """``torchvision.datasets.MNIST`` with ``Compose([ToTensor(), Normalize(...)])``: all the work per sample."""
-
-    def __init__(self, images: torch.Tensor, labels: torch.Tensor):
-        self.data, self.targets = images, labels  # (N, 28, 28) uint8, (N,) int64
-
-    def __len__(self) -> int:
-        return len(self.data)
-
-    def __getitem__(self, index: int):
-        img, target = self.data[index], int(self.targets[index])
-        img = Image.fromarray(img.numpy(), mode="L")  # as torchvision does, so transforms see a PIL image
-        return normalize(to_tensor(img)), target
 
 
 def train(args, model, device, train_loader, optimizer, epoch):
@@ -132,7 +95,7 @@ def test(model, device, test_loader):
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description="PyTorch MNIST Example (pytorch/examples), on dlref's IDX tensors")
+    parser = argparse.ArgumentParser(description="PyTorch MNIST Example (pytorch/examples)")
     parser.add_argument("--batch-size", type=int, default=64, metavar="N",
                         help="input batch size for training (default: 64)")
     parser.add_argument("--test-batch-size", type=int, default=1000, metavar="N",
@@ -164,9 +127,13 @@ def main(argv=None) -> int:
         train_kwargs.update(cuda_kwargs)
         test_kwargs.update(cuda_kwargs)
 
-    mnist = load_mnist(args.data_dir)
-    dataset1 = TorchvisionStyleMNIST(mnist.train_images, mnist.train_labels)
-    dataset2 = TorchvisionStyleMNIST(mnist.test_images, mnist.test_labels)
+    transform = transforms.Compose([
+        transforms.ToTensor(),
+        transforms.Normalize((0.1307,), (0.3081,)),
+    ])
+    root = str(data_dir(args.data_dir))
+    dataset1 = datasets.MNIST(root, train=True, download=False, transform=transform)
+    dataset2 = datasets.MNIST(root, train=False, transform=transform)
     train_loader = DataLoader(dataset1, **train_kwargs)
     test_loader = DataLoader(dataset2, **test_kwargs)
 

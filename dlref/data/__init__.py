@@ -1,13 +1,16 @@
-"""Data — MNIST read from its IDX files in torchvision's layout, held in memory as tensors.
+"""Data — MNIST through ``torchvision.datasets``, held in memory as tensors.
 
-``read_idx`` reads one IDX file (plain or gzip); ``load_mnist`` reads the four
-MNIST files from ``ROOT/MNIST/raw/`` and says what is missing and how to get it;
-``download_mnist`` fetches them. Imports only torch and the standard library
-(the batching and split helpers live in ``dlref.data.batches`` / ``.split``).
+``load_mnist`` reads the four MNIST files from ``ROOT/MNIST/raw/`` (torchvision's
+layout) and says what is missing and how to get it; ``download_mnist`` is
+torchvision's verified download, placed atomically; ``normalize`` scales the
+pixels with the training set's mean and std. ``dlref.data.idx`` checks a file
+before torchvision reads it; the batching and split helpers live in
+``dlref.data.batches`` and ``dlref.data.split``.
 """
 
-from .idx import IDXError, read_idx, write_idx
+from .idx import IDXError, write_idx
 from .mnist import (
+    DATASETS,
     MNIST,
     MNIST_MEAN,
     MNIST_STD,
@@ -20,6 +23,6 @@ from .mnist import (
 )
 
 __all__ = [
-    "IDXError", "MNIST", "MNISTDownloadError", "MNISTNotFoundError", "MNIST_MEAN", "MNIST_STD", "data_dir",
-    "download_mnist", "load_mnist", "normalize", "read_idx", "write_idx",
+    "DATASETS", "IDXError", "MNIST", "MNISTDownloadError", "MNISTNotFoundError", "MNIST_MEAN", "MNIST_STD",
+    "data_dir", "download_mnist", "load_mnist", "normalize", "write_idx",
 ]

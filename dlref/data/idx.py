@@ -1,22 +1,24 @@
-"""IDX — the file format MNIST ships in, read straight into a tensor.
+"""IDX — the file format MNIST ships in: what is in a file, checked before torchvision reads it.
 
 An IDX file is a 4-byte magic number ``0x00 0x00 <type> <ndim>``, then ``ndim``
 big-endian uint32 sizes, then the values, big-endian, in C order. MNIST's
 images are ``0x00000803`` (uint8, 3-D: ``(N, 28, 28)``) and its labels
-``0x00000801`` (uint8, 1-D: ``(N,)``). Files may be gzip-compressed (as they
-are on the mirrors); ``read_idx`` tells by the gzip magic bytes, not the suffix.
+``0x00000801`` (uint8, 1-D: ``(N,)``).
 
-The values are read with one ``torch.frombuffer``: no per-element Python work.
-Torch twin: none in torch itself; ``torchvision.datasets.mnist.read_sn3_pascalvincent_tensor``.
+``torchvision.datasets.MNIST`` reads these files, but a damaged one ends in a
+bare ``AssertionError`` or a reshape error from deep inside it. ``header``
+reads only the header and the file's size and says, in one sentence, what is
+wrong; ``write_idx`` writes a tensor in the format (tests use it to make small
+MNIST-like folders). Torch twin: ``torchvision.datasets.mnist.read_sn3_pascalvincent_tensor``
+(``tests/test_idx.py`` checks both agree on the real files, and that it reads
+what ``write_idx`` writes).
 """
 
 import ctypes
-import gzip
-import math
 import struct
 import sys
-import zlib
 from pathlib import Path
+from typing import NamedTuple
 
 import torch
 
@@ -30,65 +32,55 @@ IDX_TYPES = {
     0x0E: (torch.float64, 8),
 }
 GZIP_MAGIC = b"\x1f\x8b"
-_REMEDY = "delete it and download it again"
+_REMEDY = "move it away (or delete it) and download it again"
 
 
 class IDXError(ValueError):
     """A file that is not a valid IDX file, or not the IDX file that was expected."""
 
 
-def _read_bytes(path: Path) -> bytearray:
-    # A writable buffer, so torch.frombuffer shares it instead of warning.
-    with open(path, "rb") as f:
-        buf = bytearray(path.stat().st_size)
-        n = f.readinto(buf)
-        del buf[n:]
-    if buf[:2] == GZIP_MAGIC:
-        try:
-            buf = bytearray(gzip.decompress(buf))
-        except (EOFError, OSError, zlib.error) as e:
-            raise IDXError(f"{path} starts like a gzip file but cannot be decompressed ({e}); {_REMEDY}.") from e
-    return buf
+class Header(NamedTuple):
+    dtype: torch.dtype
+    shape: tuple[int, ...]
 
 
-def read_idx(path) -> torch.Tensor:
-    """The array stored in the IDX file ``path`` (plain or gzip), shaped and typed by its header."""
+def header(path) -> Header:
+    """The dtype and shape an IDX file declares, after checking that its size matches them."""
     path = Path(path)
-    buf = _read_bytes(path)
-    if not buf:
+    try:
+        with open(path, "rb") as f:
+            magic = f.read(4)
+            ndim = magic[3] if len(magic) == 4 else 0
+            sizes = f.read(4 * ndim)
+        size = path.stat().st_size
+    except OSError as error:
+        raise IDXError(f"could not read {path}: expected a readable file, found {error.strerror or error}; "
+                       "check its permissions (e.g. chmod u+r FILE) or point the data folder elsewhere.") from None
+    if not magic:
         raise IDXError(f"{path} is empty, expected an IDX file with a 4-byte magic number and data; {_REMEDY}.")
-    if len(buf) < 4 or buf[0] != 0 or buf[1] != 0 or buf[2] not in IDX_TYPES:
-        found = "0x" + buf[:4].hex()
+    if magic[:2] == GZIP_MAGIC:
+        raise IDXError(f"{path} is gzip-compressed, expected the unpacked IDX file; unpack it with "
+                       f"`gunzip -k`, or {_REMEDY}.")
+    if len(magic) < 4 or magic[0] != 0 or magic[1] != 0 or magic[2] not in IDX_TYPES:
         raise IDXError(
             f"{path} is not an IDX file: expected a magic number 0x0000TTNN with type code TT in "
-            f"{', '.join(f'{t:02x}' for t in IDX_TYPES)}, found {found}; {_REMEDY}."
+            f"{', '.join(f'{t:02x}' for t in IDX_TYPES)}, found 0x{magic.hex()}; {_REMEDY}."
         )
-    dtype, size = IDX_TYPES[buf[2]]
-    ndim, header = buf[3], 4 + 4 * buf[3]
-    if len(buf) < header:
-        raise IDXError(
-            f"{path} is truncated: expected a {header}-byte header for {ndim} dimensions, found {len(buf)} bytes; "
-            f"{_REMEDY}."
-        )
-    shape = struct.unpack(f">{ndim}I", buf[4:header])
-    count = math.prod(shape)
-    expected = header + count * size
-    if len(buf) != expected:
-        what = "truncated" if len(buf) < expected else "followed by extra bytes"
-        raise IDXError(
-            f"{path} is {what}: expected {expected} bytes for shape {shape} of {dtype}, found {len(buf)}; "
-            f"{_REMEDY}."
-        )
-    if count == 0:
-        return torch.empty(shape, dtype=dtype)
-    X = torch.frombuffer(buf, dtype=torch.uint8, offset=header, count=count * size)
-    if size > 1 and sys.byteorder == "little":
-        X = X.view(count, size).flip(-1).contiguous()  # big-endian -> native, one copy
-    return X.view(dtype).view(shape)
+    dtype, width = IDX_TYPES[magic[2]]
+    if len(sizes) < 4 * ndim:
+        raise IDXError(f"{path} is truncated: expected a {4 + 4 * ndim}-byte header for {ndim} dimensions, "
+                       f"found {size} bytes; {_REMEDY}.")
+    shape = struct.unpack(f">{ndim}I", sizes)
+    expected = 4 + 4 * ndim + width * int(torch.Size(shape).numel())
+    if size != expected:
+        what = "truncated" if size < expected else "followed by extra bytes"
+        raise IDXError(f"{path} is {what}: expected {expected} bytes for shape {shape} of {dtype}, found {size}; "
+                       f"{_REMEDY}.")
+    return Header(dtype, shape)
 
 
-def write_idx(path, X: torch.Tensor, compress: bool = False) -> Path:
-    """Write ``X`` to ``path`` as an IDX file (gzip-compressed if ``compress``); the inverse of ``read_idx``."""
+def write_idx(path, X: torch.Tensor) -> Path:
+    """Write ``X`` to ``path`` as an IDX file, the format ``torchvision.datasets.MNIST`` reads."""
     codes = {dtype: code for code, (dtype, _) in IDX_TYPES.items()}
     if X.dtype not in codes:
         raise TypeError(
@@ -104,5 +96,5 @@ def write_idx(path, X: torch.Tensor, compress: bool = False) -> Path:
     if X.numel():
         data += ctypes.string_at(X.data_ptr(), X.numel() * X.element_size())  # the bytes, no Python loop
     path = Path(path)
-    path.write_bytes(gzip.compress(data, mtime=0) if compress else data)
+    path.write_bytes(data)
     return path

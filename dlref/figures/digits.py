@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from matplotlib.figure import Figure
+from torchvision.utils import make_grid
 
 from ._common import INK, MAPS, _save
 
@@ -79,13 +80,8 @@ def layer_outputs(model: torch.nn.Module, X: torch.Tensor) -> list[tuple[str, to
 
 def _tile(maps: np.ndarray, columns: int) -> np.ndarray:
     """``(channels, h, w)`` → one image, ``columns`` maps per row with a 1-pixel gap (NaN, drawn blank)."""
-    c, h, w = maps.shape
-    rows = math.ceil(c / columns)
-    out = np.full((rows * (h + 1) - 1, columns * (w + 1) - 1), np.nan)
-    for k in range(c):
-        r, q = divmod(k, columns)
-        out[r * (h + 1) : r * (h + 1) + h, q * (w + 1) : q * (w + 1) + w] = maps[k]
-    return out
+    grid = make_grid(torch.from_numpy(maps).unsqueeze(1), nrow=columns, padding=1, pad_value=float("nan"))
+    return grid[0].numpy()  # make_grid repeats one channel into three
 
 
 def _near_square(n: int) -> tuple[int, int]:

@@ -12,7 +12,7 @@ import lightning.pytorch as pl
 import torch
 
 from dlref.data.batches import Batches
-from dlref.data.mnist import MNIST_MEAN, MNIST_STD, download_mnist, load_mnist, normalize
+from dlref.data.mnist import MNIST_MEAN, MNIST_STD, download_mnist, load_mnist, normalize, pixel_stats
 from dlref.data.split import holdout
 from dlref.recipes import SEED, VAL_SIZE
 
@@ -36,11 +36,16 @@ class InMemoryDataModule(pl.LightningDataModule):
         self._train_batches = None
 
     def load(self, stage: str) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(images (N, 1, H, W) float32 normalised, labels (N,) int64)`` of ``stage`` ``train`` or ``test``."""
+        """``(examples, labels (N,) int64)`` of ``stage`` ``train`` or ``test``, as stored; ``transform`` makes
+        the examples network inputs (images ``(N, 1, H, W)`` float32, normalised)."""
         raise NotImplementedError
 
-    def _checked(self, stage: str):
-        X, t = self.load(stage)
+    def transform(self, X: torch.Tensor) -> torch.Tensor:
+        """What ``load`` gives → network inputs; the identity unless a subclass stores its data otherwise."""
+        return X
+
+    def _checked(self, X: torch.Tensor, stage: str) -> torch.Tensor:
+        X = self.transform(X)
         # In slices: on the whole set, the temporaries of isfinite and sum (a float, two booleans, an int64
         # count) would add several hundred MB to the peak memory of setup.
         bad = sum(int((~torch.isfinite(part)).sum()) for part in X.split(4096))
@@ -49,7 +54,13 @@ class InMemoryDataModule(pl.LightningDataModule):
                 f"{type(self).__name__} expected finite pixel values in the {stage} images, found {bad} NaN or "
                 "infinite values; re-create the data (e.g. re-download MNIST) or fix the transform that made them."
             )
-        return X, t
+        return X
+
+    def training_data(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The whole training set (its first ``limit`` examples if set) as network inputs; never the test set."""
+        X, t = self.load("train")
+        X, t = (X[: self.limit], t[: self.limit]) if self.limit else (X, t)
+        return self._checked(X, "train"), t
 
     def _device(self) -> torch.device:
         trainer = self.trainer
@@ -58,16 +69,17 @@ class InMemoryDataModule(pl.LightningDataModule):
     def setup(self, stage: str) -> None:
         device = self._device()
         if stage in ("fit", "validate") and self.train_X is None:
-            X, t = self._checked("train")
+            X, t = self.load("train")
             if self.limit:
                 X, t = X[: self.limit], t[: self.limit]
             train_idx, val_idx = holdout(t, self.val_size, seed=self.seed)
+            # Split first, then transform each part: the whole set is never held twice as floats.
             # Kept on the training device: batches are sliced there, nothing is copied per step.
-            self.train_X, self.train_t = X[train_idx].to(device), t[train_idx].to(device)
-            self.val_X, self.val_t = X[val_idx].to(device), t[val_idx].to(device)
+            self.train_X, self.train_t = self._checked(X[train_idx], "train").to(device), t[train_idx].to(device)
+            self.val_X, self.val_t = self._checked(X[val_idx], "train").to(device), t[val_idx].to(device)
         if stage in ("test", "predict") and self.test_X is None:
-            X, t = self._checked("test")
-            self.test_X, self.test_t = X.to(device), t.to(device)
+            X, t = self.load("test")
+            self.test_X, self.test_t = self._checked(X, "test").to(device), t.to(device)
 
     def _shards(self) -> dict:
         trainer = self.trainer
@@ -116,30 +128,37 @@ class MNISTDataModule(InMemoryDataModule):
 
     Args:
         data_dir: folder holding ``MNIST/raw/``.
-        download: fetch missing files from the public mirrors (verified by MD5) in ``prepare_data``.
+        dataset: ``MNIST``, or torchvision's ``FashionMNIST`` or ``KMNIST`` (the same format, in
+            ``data_dir/FashionMNIST/raw`` …), read through ``torchvision.datasets``.
+        download: fetch missing files with torchvision's verified download in ``prepare_data``.
         shift: move each training image by a random offset of up to ``shift`` pixels each epoch
             (data augmentation, ``dlref.data.augment``); validation and test images never move.
     """
 
-    mean, std = MNIST_MEAN, MNIST_STD
-
-    def __init__(self, data_dir: str | None = None, download: bool = False, batch_size: int = 128,
-                 eval_batch_size: int = 1000, val_size: int | float = VAL_SIZE, seed: int = SEED,
-                 limit: int | None = None, shift: int = 0):
+    def __init__(self, data_dir: str | None = None, dataset: str = "MNIST", download: bool = False,
+                 batch_size: int = 128, eval_batch_size: int = 1000, val_size: int | float = VAL_SIZE,
+                 seed: int = SEED, limit: int | None = None, shift: int = 0):
         super().__init__(batch_size, eval_batch_size, val_size, seed, limit, shift)
-        self.data_dir, self.download = data_dir, download
-        self._mnist = None
+        self.data_dir, self.dataset, self.download = data_dir, dataset, download
+        self._test = None  # (images, labels) of the test set, uint8, read with the training set
+        self.mean, self.std = MNIST_MEAN, MNIST_STD  # another dataset: its own, from its training images
 
     def prepare_data(self) -> None:
         if self.download:
-            download_mnist(self.data_dir)
+            download_mnist(self.data_dir, self.dataset)
 
     def load(self, stage: str):
-        if self._mnist is None:
-            self._mnist = load_mnist(self.data_dir)  # read once; also checks every file
-        m = self._mnist
-        images, labels = (m.train_images, m.train_labels) if stage == "train" else (m.test_images, m.test_labels)
-        return normalize(images), labels
+        if stage == "train" or self._test is None:
+            m = load_mnist(self.data_dir, self.dataset)  # all four files, each checked: a damaged test file
+            if self.dataset != "MNIST":  # stops the run before training, not after it
+                self.mean, self.std = pixel_stats(m.train_images)
+            self._test = (m.test_images, m.test_labels)
+            if stage == "train":  # not kept: setup keeps the normalised split instead (less peak memory)
+                return m.train_images, m.train_labels
+        return self._test
+
+    def transform(self, X: torch.Tensor) -> torch.Tensor:
+        return normalize(X, self.mean, self.std)  # (N, 28, 28) uint8 → (N, 1, 28, 28) float32
 
 
 class DigitsDataModule(InMemoryDataModule):

@@ -10,7 +10,7 @@ optimizer in every ``fit``), fit it with a new ``Trainer`` on the fold's trainin
 validate it on the fold's validation rows. Every fold starts from the same initial weights
 (the same seed), so folds differ only in their data. The score is the mean of the folds' final
 validation accuracies; their standard deviation says how much one hold-out score could be off.
-Only ``datamodule.load("train")`` is called: the test set is never read.
+Only ``datamodule.training_data()`` is read: the test set never is.
 """
 
 from collections.abc import Callable
@@ -55,13 +55,6 @@ class SplitDataModule(InMemoryDataModule):
             device = self._device()
             self.train_X, self.train_t = self.X[self.train_idx].to(device), self.t[self.train_idx].to(device)
             self.val_X, self.val_t = self.X[self.val_idx].to(device), self.t[self.val_idx].to(device)
-
-
-def training_data(datamodule: InMemoryDataModule) -> tuple[torch.Tensor, torch.Tensor]:
-    """The datamodule's training images and labels (its first ``limit`` if set), and never its test set."""
-    X, t = datamodule.load("train")
-    limit = getattr(datamodule, "limit", None)
-    return (X[:limit], t[:limit]) if limit else (X, t)
 
 
 def train_and_validate(model: pl.LightningModule, datamodule: pl.LightningDataModule, max_epochs: int,
@@ -137,7 +130,7 @@ def cross_validate(
     """Train and validate one fresh ``Classifier(**model_kwargs)`` per split of the datamodule's training data.
 
     Args:
-        datamodule: where the training images come from (``load("train")``, its ``limit``,
+        datamodule: where the training images come from (``training_data()``, its
             ``batch_size``, ``eval_batch_size``); its test set is never read.
         scheme, folds, repeats, val_size, stratify: the splits (see ``splits``); ``seed`` seeds
             them, the weights (the same for every fold) and the shuffling.
@@ -149,7 +142,7 @@ def cross_validate(
     """
     if scheme not in SCHEMES:
         raise ValueError(f"cross_validate expected scheme in {SCHEMES}, found {scheme!r}; pick one of them.")
-    X, t = training_data(datamodule)
+    X, t = datamodule.training_data()
     result = CrossValidation(scheme)
     for k, (name, (train_idx, val_idx)) in enumerate(splits(t, scheme, folds, repeats, val_size, seed, stratify)):
         pl.seed_everything(seed, verbose=False)

@@ -107,7 +107,7 @@ def main(argv=None) -> int:
     warnings.filterwarnings("ignore", ".*smaller than the logging interval.*")
     try:
         _check(args)
-        X, t = MNISTDataModule(args.data_dir).load("train")  # normalised training images; the test set stays unread
+        X, t = MNISTDataModule(args.data_dir).training_data()  # normalised training images; the test set stays unread
         train_pool, val_idx = holdout(t, args.val_size, seed=args.seed)
         largest = max(args.train_size, args.more_data if "more-data" in args.variants else 0)
         if largest > len(train_pool):
