@@ -20,7 +20,8 @@ import lightning.pytorch as pl
 import pytest
 
 from dlref.lightning import MNISTDataModule
-from dlref.lightning.cli import TEST_RESULTS, main
+from dlref.lightning.cli import main
+from dlref.lightning.testonce import TEST_RESULTS
 
 TESTS = Path(__file__).resolve().parent
 REPO = TESTS.parent

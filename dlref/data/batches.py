@@ -1,19 +1,21 @@
 """Whole batches sliced from tensors in memory: the data path of the slides' ``train(data)`` loop.
 
 No per-sample Python work and no collate: one index tensor per batch, one
-gather. Only a training iterator shuffles, with a generator of its own, so the
-order depends on its seed and not on the global RNG. Across ``world_size``
-processes (Lightning's DDP) every rank draws the same permutation and keeps
-its own share: in training equal shares (the last ``n mod world_size``
-examples of the epoch's order are dropped, so every rank takes as many
-steps), in evaluation contiguous shares that cover the set exactly once.
-``state_dict`` /
-``load_state_dict`` save the position inside an epoch, so a resumed run sees
-exactly the batches an uninterrupted one would: the position counts the
-batches handed out, so the next ``iter()`` after ``load_state_dict`` starts
-with the first batch not yet handed out. With ``shift=k`` each training
-image is moved by a random offset of up to ``k`` pixels (``dlref.data.augment``),
-drawn per epoch from the same generator, so a resumed epoch repeats them too.
+gather. Only a training iterator shuffles. The order of epoch ``e`` depends on
+``seed + e`` alone (as ``torch.utils.data.DistributedSampler`` does), never on
+the global RNG: a resumed run needs only the epoch number and the position
+in it. Each ``iter()`` serves the next epoch, as a ``DataLoader`` does, unless
+``load_state_dict`` asked to finish an interrupted one.
+
+Across ``world_size`` processes (Lightning's DDP) every rank draws the same
+permutation and keeps its own share: in training equal shares (the last
+``n mod world_size`` examples of the epoch's order are dropped, so every rank
+takes as many steps), in evaluation contiguous shares that cover the set
+exactly once. ``state_dict`` / ``load_state_dict`` save the epoch and how many
+of its batches were handed out, so the next ``iter()`` after a load serves
+the rest of that epoch. With ``shift=k`` each training image is moved by a
+random offset of up to ``k`` pixels (``dlref.data.augment``), drawn from the
+epoch's generator after its permutation, so a resumed epoch repeats them too.
 """
 
 import torch
@@ -43,10 +45,9 @@ class Batches:
         self.fill = float(X.min()) if shift and len(X) else 0.0  # MNIST's background: the darkest pixel value
         self.rank, self.world_size = rank, world_size
         self.size = self._shard(torch.arange(len(X))).numel()  # examples this rank sees per epoch
-        self.generator = torch.Generator().manual_seed(seed)
-        self._epoch_state = None  # generator state at the start of the epoch being served
-        self._next = 0  # index of the next batch within that epoch
-        self._resume = None  # (generator state, next batch) from load_state_dict
+        self.seed, self.epoch = seed, 0
+        self._next = 0  # batches of `epoch` handed out so far
+        self._resume = None  # the first batch to serve, from load_state_dict
 
     def __len__(self) -> int:
         return self.size // self.batch_size if self.drop_last else -(-self.size // self.batch_size)
@@ -58,42 +59,40 @@ class Batches:
             return order[: len(order) // self.world_size * self.world_size][self.rank :: self.world_size]
         return order.tensor_split(self.world_size)[self.rank]  # evaluation: each example once
 
-    def _order(self) -> torch.Tensor | None:
+    def _order(self, generator: torch.Generator) -> torch.Tensor | None:
         if not self.shuffle and self.world_size == 1:
             return None  # plain slices: views, no gather
-        if self.shuffle:
-            order = torch.randperm(len(self.X), generator=self.generator)  # advances the generator
-        else:
-            order = torch.arange(len(self.X))
+        order = torch.randperm(len(self.X), generator=generator) if self.shuffle else torch.arange(len(self.X))
         return self._shard(order).to(self.X.device)
 
     def __iter__(self):
-        # Each iter() is a new epoch, unless load_state_dict asked to finish an interrupted one.
+        # Runs at the first next(): a new epoch unless the last one was never begun or a resume is pending.
         if self._resume is not None:
-            (state, first), self._resume = self._resume, None
-            self.generator.set_state(state)
-        else:
-            state, first = self.generator.get_state(), 0
-        self._epoch_state, self._next = state, first
-        order = self._order()
+            self._next, self._resume = self._resume, None
+        elif self._next:
+            self.epoch, self._next = self.epoch + 1, 0
+        generator = torch.Generator().manual_seed(self.seed + self.epoch)
+        order = self._order(generator)
         offsets = None
         if self.shift:  # one (dy, dx) per example, drawn after the permutation
-            offsets = torch.randint(-self.shift, self.shift + 1, (len(self.X), 2), generator=self.generator)
+            offsets = torch.randint(-self.shift, self.shift + 1, (len(self.X), 2), generator=generator)
             offsets = offsets.to(self.X.device)
         while self._next < len(self):
             start = self._next * self.batch_size
             idx = slice(start, start + self.batch_size) if order is None else order[start : start + self.batch_size]
             self._next += 1
+            if self._next == len(self):  # the epoch's last batch: a checkpoint from now on resumes the next one
+                self.epoch, self._next = self.epoch + 1, 0
             X = self.X[idx] if offsets is None else shift_images(self.X[idx], offsets[idx], self.shift, self.fill)
             yield X, self.t[idx]
-        self._epoch_state, self._next = None, 0  # the generator now stands after this epoch's permutation
+            if self._next == 0:
+                return
 
     def state_dict(self) -> dict:
-        """Where the epoch being served started and how many of its batches have been handed out."""
-        if self._epoch_state is None or self._next >= len(self):  # between epochs: the next one starts afresh
-            return {"generator": self.generator.get_state(), "next_batch": 0}
-        return {"generator": self._epoch_state.clone(), "next_batch": self._next}
+        """The seed, the epoch being served and how many of its batches have been handed out."""
+        next_batch = self._next if self._resume is None else self._resume
+        return {"seed": self.seed, "epoch": self.epoch, "next_batch": next_batch}
 
     def load_state_dict(self, state: dict) -> None:
         """The next ``iter()`` serves the rest of the saved epoch, in the saved order."""
-        self._resume = (state["generator"].clone(), int(state["next_batch"]))
+        self.seed, self.epoch, self._resume = int(state["seed"]), int(state["epoch"]), int(state["next_batch"])

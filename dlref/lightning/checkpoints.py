@@ -18,6 +18,8 @@ import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
+from dlref import networks
+
 
 class CheckpointError(ValueError):
     """A checkpoint that cannot be used: unreadable, unsafe, or of another network."""
@@ -43,18 +45,22 @@ class AtomicCheckpointIO(TorchCheckpointIO):
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(part, path)  # atomic on one file system
+            part = None
         except OSError as error:
-            if part and os.path.exists(part):
-                os.remove(part)
             kept = f"the previous {path.name} is untouched" if path.exists() else "no earlier file was there"
             raise CheckpointWriteError(
                 error.errno,
                 f"could not write checkpoint {path}: expected a writable folder with free space, found "
                 f"{error.strerror or error}; free some space or pass a writable --trainer.default_root_dir ({kept}).",
             ) from error
+        finally:  # also on Ctrl-C or a signal mid-write: no half-written file is left behind
+            if part and os.path.exists(part):
+                os.remove(part)
 
     def load_checkpoint(self, path, map_location=None, weights_only=None) -> dict:
-        return load(path, map_location=map_location)
+        checkpoint = load(path, map_location=map_location)
+        check_checkpoint(checkpoint, path)
+        return checkpoint
 
 
 def load(path, map_location=None) -> dict:
@@ -64,25 +70,57 @@ def load(path, map_location=None) -> dict:
     try:
         return torch.load(path, map_location=map_location or "cpu", weights_only=True)
     except pickle.UnpicklingError as error:
+        unsafe = next((line.strip() for line in str(error).splitlines() if "unsupported global" in line.lower()), "")
+        if unsafe:  # the pickle names a function or class to call: what weights_only exists to refuse
+            raise CheckpointError(
+                f"refused to load {path}: expected only tensors and plain values (weights_only=True), found "
+                f"{unsafe[:200].rstrip('.')}; load only checkpoints written by dlref from a source you trust."
+            ) from None
+        raise CheckpointError(f"could not read checkpoint {path}: expected a torch checkpoint, found a file that is "
+                              "not one (damaged or of another kind); pass another --ckpt_path.") from None
+    except (RuntimeError, EOFError, OSError, ValueError, ImportError) as error:
+        found = str(error).splitlines()[0][:200] if str(error) else type(error).__name__
         raise CheckpointError(
-            f"refused to load {path}: expected only tensors and plain values (weights_only=True), found "
-            f"{str(error).splitlines()[0][:200]}; load only checkpoints written by dlref from a source you trust."
+            f"could not read checkpoint {path}: expected a complete torch checkpoint, found {found} "
+            "(empty, truncated or not a checkpoint); pass another --ckpt_path."
         ) from None
-    except (RuntimeError, EOFError, OSError) as error:
+
+
+def check_checkpoint(checkpoint, path, network: str | None = None) -> None:
+    """Raise ``CheckpointError`` unless ``checkpoint`` is a dlref checkpoint whose weights fit the network its
+    hyper-parameters build (and, if given, that network is ``network``)."""
+    hparams = checkpoint.get("hyper_parameters") if isinstance(checkpoint, dict) else None
+    weights = checkpoint.get("state_dict") if isinstance(checkpoint, dict) else None
+    if not isinstance(hparams, dict) or not isinstance(weights, dict) or "network" not in hparams:
+        found = (f"a {type(checkpoint).__name__}" if not isinstance(checkpoint, dict) else
+                 f"a dict with keys {sorted(map(str, checkpoint))[:6]}")
+        raise CheckpointError(f"checkpoint {path} is not a dlref checkpoint: expected a dict with state_dict and "
+                              f"hyper_parameters naming a network, found {found}; pass a checkpoint written by dlref.")
+    found = hparams["network"]
+    if network is not None and found != network:
         raise CheckpointError(
-            f"could not read checkpoint {path}: expected a complete torch checkpoint, found "
-            f"{str(error).splitlines()[0][:200]} (truncated or not a checkpoint); pass another --ckpt_path."
-        ) from None
+            f"checkpoint {path} holds a {found} network, found a config that builds {network}; "
+            f"pass the config it was trained with (e.g. --config configs/{found}.yaml) or another --ckpt_path."
+        )
+    try:
+        with torch.device("meta"):  # shapes only: no memory, however large the network
+            expected = {f"model.{k}": tuple(v.shape) for k, v in
+                        getattr(networks, found)(**hparams.get("network_kwargs", {})).state_dict().items()}
+    except (AttributeError, TypeError, ValueError) as error:
+        raise CheckpointError(f"checkpoint {path} names a network dlref cannot build ({found!r} with "
+                              f"{hparams.get('network_kwargs')}): {str(error)[:200]}; pass another --ckpt_path."
+                              ) from None
+    saved = {k: tuple(v.shape) for k, v in weights.items() if k.startswith("model.") and hasattr(v, "shape")}
+    if saved != expected:
+        wrong = sorted(set(saved.items()) ^ set(expected.items()))[:2]
+        raise CheckpointError(f"checkpoint {path} holds weights that do not fit its own hyper-parameters "
+                              f"({found} with {hparams.get('network_kwargs')}): expected the shapes the network has, "
+                              f"found differences such as {wrong}; the file was changed: pass another --ckpt_path.")
 
 
 def check_network(path, network: str) -> None:
-    """Raise ``CheckpointError`` unless the checkpoint at ``path`` holds ``network``."""
-    found = load(path).get("hyper_parameters", {}).get("network")
-    if found != network:
-        raise CheckpointError(
-            f"checkpoint {path} holds a {found or 'non-dlref'} network, found a config that builds {network}; "
-            f"pass the config it was trained with (e.g. --config configs/{found}.yaml) or another --ckpt_path."
-        )
+    """Raise ``CheckpointError`` unless the checkpoint at ``path`` is a dlref checkpoint of ``network``."""
+    check_checkpoint(load(path), path, network)
 
 
 def find_last(runs_dir, network: str) -> Path:

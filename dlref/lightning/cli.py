@@ -9,11 +9,11 @@ Defaults a newcomer needs: CSV logs (and TensorBoard's when it is installed)
 under ``runs/<network>/version_N/``, the best (by validation accuracy) and last
 checkpoints beside them, Lightning's progress bar, and a summary line with the
 test accuracy. A mistake in the command or the data ends in one sentence and
-a non-zero exit (2 for usage errors); ``--debug`` or ``DLREF_DEBUG=1`` shows
-the traceback.
+a non-zero exit (``dlref.lightning.errors``); ``--debug`` or ``DLREF_DEBUG=1``
+shows the traceback. Ctrl-C or SIGTERM stop a fit at the end of a batch after
+writing ``last.ckpt`` (``dlref.lightning.stop``).
 """
 
-import json
 import os
 import sys
 import tempfile
@@ -23,38 +23,17 @@ from pathlib import Path
 
 import lightning.pytorch as pl
 from lightning.fabric.loggers.tensorboard import _TENSORBOARD_AVAILABLE, _TENSORBOARDX_AVAILABLE
-from lightning.fabric.utilities.exceptions import MisconfigurationException
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
-from dlref.data.idx import IDXError
-from dlref.data.mnist import MNISTDownloadError, MNISTNotFoundError
-from dlref.lightning.checkpoints import (
-    CheckpointError,
-    CheckpointWriteError,
-    LastCheckpoint,
-    check_network,
-    find_last,
-    load,
-)
+from dlref.lightning import testonce
+from dlref.lightning.checkpoints import LastCheckpoint, check_checkpoint, find_last, load
 from dlref.lightning.datamodule import MNISTDataModule
-from dlref.lightning.module import Classifier, DivergenceError
+from dlref.lightning.errors import UsageError, debugging, run
+from dlref.lightning.module import Classifier
+from dlref.lightning.stop import GracefulStop
 
 RUNS_DIR = "runs"
-TEST_RESULTS = "test_results.jsonl"  # one line per use of the test set, next to the run's logs
-
-
-class UsageError(ValueError):
-    """A command that would do the wrong thing; it ends with exit code 2."""
-
-
-def record_test(run_dir: Path, ckpt_path: str | None, metrics: dict) -> int:
-    """Append one test evaluation to ``run_dir/test_results.jsonl``; return how many that run now has."""
-    path = Path(run_dir) / TEST_RESULTS
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a") as f:  # appended, never rewritten: earlier results stay as they were
-        row = {"ckpt_path": str(ckpt_path), "time": time.strftime("%Y-%m-%dT%H:%M:%S")}
-        f.write(json.dumps({**row, **{k: float(v) for k, v in metrics.items()}}) + "\n")
-    return sum(1 for _ in open(path))
+VERSION_ENV = "DLREF_RUN_VERSION"  # the run folder rank 0 claimed, for the other DDP processes it starts
 # Two checkpoint callbacks: the best model by validation accuracy (what `test` evaluates), and the
 # last state (what `--ckpt_path last` resumes), written at every epoch end and, with
 # --last.every_n_steps=N, every N steps.
@@ -70,10 +49,31 @@ def _loggers() -> list[dict]:
     return [csv, tensorboard]
 
 
+def _rank_zero() -> bool:
+    return all(int(os.environ.get(name, 0) or 0) == 0 for name in ("RANK", "LOCAL_RANK", "NODE_RANK", "SLURM_PROCID"))
+
+
+def claim_version(folder: Path) -> int:
+    """The number of a new ``folder/version_N``, created here: ``mkdir`` is atomic, so two runs started
+    at the same moment never share one."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        taken = [int(p.name[8:]) for p in folder.glob("version_*") if p.name[8:].isdigit()]
+        version = max(taken, default=-1) + 1
+        while True:
+            try:
+                (folder / f"version_{version}").mkdir()
+                return version
+            except FileExistsError:
+                version += 1
+    except OSError as error:
+        raise UsageError(f"dlref expected a writable output folder, found {folder} is not "
+                         f"({error.strerror or error}); pass a writable --trainer.default_root_dir.") from None
+
+
 class Summary(pl.Callback):
-    """Prints one line at the end of ``fit`` (epochs and seconds), one at the end of ``test`` — the number a
-    run is judged by — and, when the progress bar is off, one line per epoch with the validation metrics and
-    the seconds of training so far."""
+    """Prints one line at the end of ``fit`` (epochs and seconds) and, when the progress bar is off, one line
+    per epoch with the validation metrics and the seconds of training so far."""
 
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self._start = time.perf_counter()
@@ -94,12 +94,6 @@ class Summary(pl.Callback):
             print(f"dlref: fit ran {trainer.current_epoch} epochs in {time.perf_counter() - self._start:.1f} s "
                   "(training and validation)", flush=True)
 
-    def on_test_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        metrics = trainer.callback_metrics
-        if trainer.is_global_zero and "test/acc" in metrics:
-            print(f"dlref: {pl_module.hparams.network} test accuracy {metrics['test/acc'].item():.2%}, "
-                  f"test loss {metrics['test/loss'].item():.4f}", flush=True)
-
 
 class DlrefCLI(LightningCLI):
     _subcommand = "fit"  # the subcommand whose parser is being built (LightningCLI builds one per subcommand)
@@ -118,40 +112,29 @@ class DlrefCLI(LightningCLI):
 
     def _parse_ckpt_path(self) -> None:
         # LightningCLI reads the checkpoint's hyper-parameters (so its network wins over the config's);
-        # read it through dlref's loader first, so an unreadable or unsafe file is one sentence.
+        # read it through dlref's loader first, so an unreadable, unsafe or foreign file is one sentence.
         subcommand = self.config.get("subcommand")
         ckpt = self.config[subcommand].get("ckpt_path") if subcommand else None
         if ckpt and ckpt not in ("last", "best", "hpc", "registry"):
-            load(ckpt)
+            check_checkpoint(load(ckpt), ckpt)
         super()._parse_ckpt_path()
 
     def before_instantiate_classes(self) -> None:
         config = self.config[self.subcommand] if self.subcommand else self.config
-        loggers = config.trainer.logger if isinstance(config.trainer.logger, list) else []
+        loggers = [lg for lg in (config.trainer.logger if isinstance(config.trainer.logger, list) else [])
+                   if getattr(lg, "init_args", None) is not None]
         for logger in loggers:
-            if getattr(logger, "init_args", None) is None:
-                continue
             if logger.init_args.get("name") in (None, "lightning_logs"):
                 logger.init_args.name = config.model.network  # runs/fcn/version_0/...
             if logger.init_args.get("save_dir") == RUNS_DIR and config.trainer.default_root_dir:
                 logger.init_args.save_dir = config.trainer.default_root_dir  # --trainer.default_root_dir moves it all
-
-    def instantiate_classes(self) -> None:
-        super().instantiate_classes()
-        loggers = self.trainer.loggers
-        for logger in loggers[1:]:  # every logger writes into the first one's runs/<network>/version_N
-            if hasattr(logger, "_version") and loggers[0].name == logger.name:
-                logger._version = loggers[0].version
-
-    def after_fit(self) -> None:
-        # The model is chosen on validation (the best checkpoint); the test set is then used once.
-        if self.config.fit.get("test_after_fit") and not self.trainer.interrupted:
-            best = self.trainer.checkpoint_callback.best_model_path if self.trainer.checkpoint_callback else ""
-            metrics = self.trainer.test(self.model, datamodule=self.datamodule, ckpt_path=best or None,
-                                        verbose=False, weights_only=True)[0]
-            run_dir = self.trainer.log_dir or RUNS_DIR  # a collective under DDP: every rank asks
-            if self.trainer.is_global_zero:
-                record_test(run_dir, best or "last weights", metrics)
+        if loggers and self.subcommand and loggers[0].init_args.get("version") is None:
+            first = loggers[0].init_args
+            if _rank_zero():  # claimed once, then handed to the DDP processes rank 0 starts
+                os.environ[VERSION_ENV] = str(claim_version(Path(first.save_dir, first.name)))
+            if os.environ.get(VERSION_ENV):
+                for logger in loggers:  # every logger writes into runs/<network>/version_N
+                    logger.init_args.version = int(os.environ[VERSION_ENV])
 
     def _checked_ckpt(self) -> str | None:
         """The run's ``--ckpt_path``, ``last`` resolved, checked to be readable and of this network."""
@@ -165,7 +148,7 @@ class DlrefCLI(LightningCLI):
             config["ckpt_path"] = self.config[self.subcommand]["ckpt_path"] = ckpt
             print(f"dlref: resuming from {ckpt}", file=sys.stderr)
         if ckpt:
-            check_network(ckpt, network)
+            check_checkpoint(load(ckpt), ckpt, network)
         return ckpt
 
     def _check_writable(self) -> None:
@@ -181,35 +164,53 @@ class DlrefCLI(LightningCLI):
             ) from None
 
     def before_fit(self) -> None:
+        trainer = self.trainer
+        if trainer.max_epochs == 0 or trainer.max_steps == 0:
+            raise UsageError(f"dlref fit expected at least one epoch and one step, found max_epochs="
+                             f"{trainer.max_epochs}, max_steps={trainer.max_steps}; pass e.g. "
+                             "--trainer.max_epochs=1 (a model that never trained must not spend the test set).")
         self._checked_ckpt()
         self._check_writable()
+        if self.config.fit.get("test_after_fit"):  # an unusable test set is found now, not after training
+            self.datamodule.check_test_set()
+
+    def after_fit(self) -> None:
+        # The model is chosen on validation (the best checkpoint); the test set is then used once.
+        if not self.config.fit.get("test_after_fit"):
+            return
+        best = self.trainer.checkpoint_callback.best_model_path if self.trainer.checkpoint_callback else ""
+        folder = testonce.run_dir(best) if best else Path(self.trainer.log_dir or RUNS_DIR)  # a collective (DDP)
+        self._test(best or "last weights", folder, lambda: self.trainer.test(
+            self.model, datamodule=self.datamodule, ckpt_path=best or None, verbose=False, weights_only=True))
+
+    def before_test(self) -> None:
+        if not self._checked_ckpt():
+            raise UsageError(
+                "dlref test expected --ckpt_path, the checkpoint chosen on validation, found none; testing before "
+                "a model is chosen leaks the test set into its choice, so pass e.g. "
+                "--ckpt_path runs/fcn/version_0/checkpoints/best.ckpt."
+            )
+
+    def _test(self, ckpt: str, folder: Path, test) -> None:
+        """Check the record can be written, test, record the use, then show the result."""
+        if self.trainer.is_global_zero:
+            testonce.before_test(folder)
+        metrics = {k: float(v) for k, v in test()[0].items() if k.startswith("test/")}
+        if self.trainer.is_global_zero and metrics:
+            count = testonce.record(folder, ckpt, metrics)
+            print(f"dlref: {self.model.hparams.network} test accuracy {metrics['test/acc']:.2%}, test loss "
+                  f"{metrics['test/loss']:.4f} (use {count} of this run's test set, recorded in "
+                  f"{folder / testonce.TEST_RESULTS})", flush=True)
+
+    def test(self, **kwargs) -> None:  # the `dlref test` subcommand
+        ckpt = kwargs["ckpt_path"]
+        self._test(ckpt, testonce.run_dir(ckpt), lambda: self.trainer.test(**{**kwargs, "verbose": False}))
 
     def before_validate(self) -> None:
         self._checked_ckpt()
 
     def before_predict(self) -> None:
         self._checked_ckpt()
-
-    def before_test(self) -> None:
-        ckpt = self._checked_ckpt()
-        if not ckpt:
-            raise UsageError(
-                "dlref test expected --ckpt_path, the checkpoint chosen on validation, found none; testing before "
-                "a model is chosen leaks the test set into its choice, so pass e.g. "
-                "--ckpt_path runs/fcn/version_0/checkpoints/best.ckpt."
-            )
-        self._run_dir = Path(ckpt).resolve().parent.parent  # runs/<network>/version_N
-        earlier = self._run_dir / TEST_RESULTS
-        if earlier.is_file():
-            count = sum(1 for _ in open(earlier))
-            print(f"dlref: WARNING: this run's test set has already been used {count} time(s) (see {earlier}); a "
-                  "model changed after seeing test results is no longer judged fairly by them.", file=sys.stderr)
-
-    def after_test(self) -> None:
-        metrics = self.trainer.callback_metrics
-        if self.trainer.is_global_zero and "test/acc" in metrics:
-            record_test(self._run_dir, self.config.test.ckpt_path,
-                        {k: v for k, v in metrics.items() if k.startswith("test/")})
 
 
 def _cli(args: list[str], run: bool = True) -> DlrefCLI:
@@ -220,7 +221,7 @@ def _cli(args: list[str], run: bool = True) -> DlrefCLI:
         MNISTDataModule,
         trainer_defaults={
             "logger": _loggers(),
-            "callbacks": [Summary()],
+            "callbacks": [Summary(), GracefulStop()],
             "default_root_dir": RUNS_DIR,
             "plugins": [{"class_path": "dlref.lightning.checkpoints.AtomicCheckpointIO"}],
         },
@@ -231,30 +232,13 @@ def _cli(args: list[str], run: bool = True) -> DlrefCLI:
     )
 
 
-RUN_ERRORS = (MNISTNotFoundError, MNISTDownloadError, IDXError, DivergenceError, CheckpointWriteError)  # exit 1
-USAGE_ERRORS = (UsageError, CheckpointError, MisconfigurationException, ValueError, TypeError)  # exit 2
-
-
-def report(command: str, error: Exception) -> int:
-    """Print ``command: error: …`` (one sentence) on stderr; return the exit code: 1 for data and run errors,
-    2 for a mistake in the command. Shared by ``dlref`` and the scripts, so every command ends the same way."""
-    print(f"{command}: error: {error}", file=sys.stderr)
-    return 1 if isinstance(error, RUN_ERRORS) else 2
-
-
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    debug = "--debug" in args or os.environ.get("DLREF_DEBUG", "") not in ("", "0")
-    args = [a for a in args if a != "--debug"]
-    try:
-        _cli(args)
-    except SystemExit as stop:  # argparse / jsonargparse already printed its one-line error
-        return stop.code if isinstance(stop.code, int) else 2
-    except (*RUN_ERRORS, *USAGE_ERRORS) as error:
-        if debug:
-            raise
-        return report("dlref", error)
-    return 0
+
+    def command() -> None:
+        _cli([a for a in args if a != "--debug"])
+
+    return run("dlref", command, debug=debugging(args))
 
 
 if __name__ == "__main__":

@@ -31,9 +31,13 @@ class InMemoryDataModule(pl.LightningDataModule):
         self.batch_size, self.eval_batch_size, self.val_size = batch_size, eval_batch_size, val_size
         if not isinstance(shift, int) or shift < 0:
             raise ValueError(f"expected shift as an int >= 0, found {shift!r}; pass e.g. --data.shift=2 (pixels).")
+        if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 1):
+            raise ValueError(f"expected limit as an int >= 1 (the first N training images) or None for all, found "
+                             f"{limit!r}; pass e.g. --data.limit=10000, or leave it out.")
         self.seed, self.limit, self.shift = seed, limit, shift
         self.train_X = self.train_t = self.val_X = self.val_t = self.test_X = self.test_t = None
         self._train_batches = None
+        self._loader_state = None  # from a checkpoint, for the training batches
 
     def load(self, stage: str) -> tuple[torch.Tensor, torch.Tensor]:
         """``(examples, labels (N,) int64)`` of ``stage`` ``train`` or ``test``, as stored; ``transform`` makes
@@ -56,6 +60,15 @@ class InMemoryDataModule(pl.LightningDataModule):
             )
         return X
 
+    def _non_empty(self, t: torch.Tensor, what: str) -> None:
+        if len(t) == 0:
+            raise ValueError(f"{type(self).__name__} expected at least one {what} image, found none; check the data "
+                             "(and --data.limit, --data.val_size).")
+
+    def check_test_set(self) -> None:
+        """Raise now, not after a whole training, if the test set cannot be read or is empty."""
+        self._non_empty(self.load("test")[1], "test")
+
     def training_data(self) -> tuple[torch.Tensor, torch.Tensor]:
         """The whole training set (its first ``limit`` examples if set) as network inputs; never the test set."""
         X, t = self.load("train")
@@ -72,6 +85,7 @@ class InMemoryDataModule(pl.LightningDataModule):
             X, t = self.load("train")
             if self.limit:
                 X, t = X[: self.limit], t[: self.limit]
+            self._non_empty(t, "training")
             train_idx, val_idx = holdout(t, self.val_size, seed=self.seed)
             # Split first, then transform each part: the whole set is never held twice as floats.
             # Kept on the training device: batches are sliced there, nothing is copied per step.
@@ -79,6 +93,7 @@ class InMemoryDataModule(pl.LightningDataModule):
             self.val_X, self.val_t = self._checked(X[val_idx], "train").to(device), t[val_idx].to(device)
         if stage in ("test", "predict") and self.test_X is None:
             X, t = self.load("test")
+            self._non_empty(t, "test")
             self.test_X, self.test_t = self._checked(X, "test").to(device), t.to(device)
 
     def _shards(self) -> dict:
@@ -86,10 +101,22 @@ class InMemoryDataModule(pl.LightningDataModule):
         return dict(rank=trainer.global_rank, world_size=trainer.world_size) if trainer is not None else {}
 
     def train_dataloader(self) -> Batches:
-        if self._train_batches is None:  # one object: its generator runs on across epochs
+        if self._train_batches is None:  # one object: it counts the epochs and its place in one
             self._train_batches = Batches(self.train_X, self.train_t, self.batch_size, shuffle=True, seed=self.seed,
                                           shift=self.shift, **self._shards())
+            if self._loader_state is not None:
+                self._train_batches.load_state_dict(self._loader_state)
         return self._train_batches
+
+    # Lightning saves these in every checkpoint and restores them on every resume. It restores the
+    # loader's own state only when a checkpoint was written mid-epoch, not at an epoch's end.
+    def state_dict(self) -> dict:
+        return {"train_batches": self._train_batches.state_dict()} if self._train_batches is not None else {}
+
+    def load_state_dict(self, state: dict) -> None:
+        self._loader_state = state.get("train_batches")
+        if self._train_batches is not None and self._loader_state is not None:
+            self._train_batches.load_state_dict(self._loader_state)
 
     def val_dataloader(self) -> Batches:
         return Batches(self.val_X, self.val_t, self.eval_batch_size, **self._shards())

@@ -10,10 +10,13 @@ numbers, so checkpoints load under ``torch.load(weights_only=True)``.
 
 Checkpoints also carry what a bit-exact resume needs beyond Lightning's own
 state: the torch, numpy and Python RNG states (dropout draws from torch's).
-A loss that stops being finite ends the run at that step, before the update,
-so no NaN weights are ever saved.
+A loss or weights that stop being finite end the run (``dlref.divergence``):
+the check is on the device at every step and read back only every 50 steps,
+before validation and before a checkpoint is written, so non-finite weights are
+never validated or saved.
 """
 
+import math
 import random
 
 import lightning.pytorch as pl
@@ -24,6 +27,7 @@ from torchmetrics.classification import MulticlassAccuracy
 
 import dlref
 from dlref import networks
+from dlref.divergence import DivergenceGuard
 from dlref.recipes import RECIPES
 
 OPTIMIZERS = {
@@ -35,10 +39,6 @@ OPTIMIZERS = {
 }
 SCHEDULES = ("none", "onecycle", "cosine", "step")
 STAGES = ("train", "val", "test")
-
-
-class DivergenceError(RuntimeError):
-    """The training loss became NaN or infinite."""
 
 
 def rng_states() -> dict:
@@ -59,6 +59,13 @@ def set_rng_states(states: dict) -> None:
     kind, keys, pos, has_gauss, gauss = states["numpy"]
     np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, gauss))
     random.setstate(states["python"])
+
+
+def _check_number(name: str, value, rule: str, example: float, ok: bool) -> None:
+    """One sentence for a hyper-parameter that is not a finite number obeying ``rule``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or not ok:
+        raise ValueError(f"Classifier expected a finite {name} {rule}, found {name}={value!r}; "
+                         f"pass e.g. --model.{name}={example:g}.")
 
 
 class Classifier(pl.LightningModule):
@@ -101,18 +108,24 @@ class Classifier(pl.LightningModule):
             raise ValueError(f"Classifier expected schedule in {SCHEDULES}, found {schedule!r}; pick one of them.")
         recipe = RECIPES[network]
         lr = recipe["lr"] if lr is None else lr
-        if lr <= 0:
-            raise ValueError(f"Classifier expected a learning rate lr > 0, found lr={lr}; pass e.g. --model.lr=0.05.")
-        if not 0 < pct_start < 1:
-            raise ValueError(
-                f"Classifier expected 0 < pct_start < 1, found pct_start={pct_start}; pass e.g. --model.pct_start=0.3."
-            )
+        momentum = recipe["momentum"] if momentum is None else momentum
+        weight_decay = recipe["weight_decay"] if weight_decay is None else weight_decay
+        _check_number("lr", lr, "> 0", 0.05, lr > 0)
+        _check_number("momentum", momentum, ">= 0", 0.9, momentum >= 0)
+        _check_number("weight_decay", weight_decay, ">= 0", 5e-4, weight_decay >= 0)
+        _check_number("gamma", gamma, "> 0", 0.7, gamma > 0)
+        _check_number("pct_start", pct_start, "strictly between 0 and 1", 0.3, 0 < pct_start < 1)
+        if not isinstance(step_size, int) or step_size < 1:
+            raise ValueError(f"Classifier expected step_size >= 1 (epochs between rate drops), found {step_size!r}; "
+                             "pass e.g. --model.step_size=1.")
+        if nesterov and (optimizer != "sgd" or momentum <= 0):
+            raise ValueError(f"Classifier expected nesterov=true only with optimizer sgd and momentum > 0, found "
+                             f"optimizer={optimizer}, momentum={momentum}; pass --model.momentum=0.9 or "
+                             "--model.nesterov=false.")
         self.save_hyperparameters(dict(
             network=network, network_kwargs=dict(network_kwargs or {}), optimizer=optimizer, lr=lr,
-            momentum=recipe["momentum"] if momentum is None else momentum,
-            weight_decay=recipe["weight_decay"] if weight_decay is None else weight_decay,
-            nesterov=nesterov, schedule=schedule, step_size=step_size, gamma=gamma, pct_start=pct_start,
-            num_classes=num_classes,
+            momentum=momentum, weight_decay=weight_decay, nesterov=nesterov, schedule=schedule,
+            step_size=step_size, gamma=gamma, pct_start=pct_start, num_classes=num_classes,
         ))
         self.model = getattr(networks, network)(**self.hparams.network_kwargs)
         for stage in STAGES:  # one metric object per stage: their states never mix
@@ -150,14 +163,27 @@ class Classifier(pl.LightningModule):
 
     def training_step(self, batch, batch_idx):
         loss = self._step(batch, "train")
-        if not torch.isfinite(loss):  # before backward and the update: the weights stay as they were
-            lr = self.trainer.optimizers[0].param_groups[0]["lr"] if self.trainer.optimizers else self.hparams.lr
-            raise DivergenceError(
-                f"training diverged at step {self.global_step} (epoch {self.current_epoch}, batch {batch_idx}): "
-                f"expected a finite loss, found {loss.item()}; the learning rate {float(lr):g} is likely too high, so "
-                f"lower it (e.g. --model.lr={float(lr) / 10:g}) or clip gradients (--trainer.gradient_clip_val=1.0)."
-            )
+        self._guard.watch(loss, self.global_step)  # on the device: no host read per step
         return loss
+
+    # The guard's checks: every `every` steps, and before the weights are validated, saved or handed back.
+    def on_fit_start(self) -> None:
+        self._guard = DivergenceGuard(self.parameters())
+
+    def _check_divergence(self) -> None:
+        # The configured rate, which is what an option changes (a schedule only scales it).
+        self._guard.check(self.global_step, self.hparams.lr, f" (epoch {self.current_epoch + 1})")
+
+    def on_train_batch_end(self, outputs, batch, batch_idx) -> None:
+        if self._guard.due(self.global_step):
+            self._check_divergence()
+
+    def on_validation_start(self) -> None:
+        if self.trainer.state.fn == "fit" and hasattr(self, "_guard"):
+            self._check_divergence()
+
+    def on_train_end(self) -> None:
+        self._check_divergence()
 
     def validation_step(self, batch, batch_idx):
         self._step(batch, "val")
@@ -170,6 +196,8 @@ class Classifier(pl.LightningModule):
         return self.model(X).argmax(dim=1)
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
+        if self.trainer.state.fn == "fit" and hasattr(self, "_guard"):
+            self._check_divergence()  # raises before the file is written
         checkpoint["rng_states"] = rng_states()
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:

@@ -25,6 +25,7 @@ from dlref.data.split import holdout, iterated_kfold, kfold
 from dlref.lightning.datamodule import InMemoryDataModule
 from dlref.lightning.figures import History
 from dlref.lightning.module import Classifier
+from dlref.lightning.stop import GracefulStop
 
 SCHEMES = ("holdout", "kfold", "iterated")
 QUIET = dict(enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
@@ -66,7 +67,7 @@ def train_and_validate(model: pl.LightningModule, datamodule: pl.LightningDataMo
     """
     history = History()
     logger = pl.loggers.CSVLogger(log_dir, name="", version=name) if log_dir else False
-    trainer = pl.Trainer(max_epochs=max_epochs, logger=logger, callbacks=[history, *(callbacks or [])],
+    trainer = pl.Trainer(max_epochs=max_epochs, logger=logger, callbacks=[history, GracefulStop(), *(callbacks or [])],
                          default_root_dir=log_dir, **{**QUIET, **trainer_kwargs})
     trainer.fit(model, datamodule=datamodule)
     metrics = trainer.validate(model, datamodule=datamodule, verbose=False)[0]  # the weights fit ended with

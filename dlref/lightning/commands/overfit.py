@@ -20,6 +20,7 @@ runs/overfit/version_N/.
 import argparse
 import json
 import logging
+import math
 import sys
 import time
 import warnings
@@ -31,8 +32,9 @@ import torch
 
 from dlref import figures
 from dlref.data.split import holdout
-from dlref.lightning.cli import RUN_ERRORS, report
+from dlref.lightning.cli import claim_version
 from dlref.lightning.datamodule import MNISTDataModule
+from dlref.lightning.errors import debugging, run
 from dlref.lightning.module import Classifier
 from dlref.lightning.validation import SplitDataModule, train_and_validate
 
@@ -92,36 +94,30 @@ def _check(args) -> None:
         if getattr(args, name) < 1:
             raise ValueError(f"dlref-overfit expected --{name.replace('_', '-')} >= 1, found {getattr(args, name)}; "
                              "pass a positive number.")
-    if not 0 <= args.dropout < 1 or args.weight_decay < 0 or args.lr <= 0:
+    if not 0 <= args.dropout < 1 or not 0 <= args.weight_decay < math.inf or not 0 < args.lr < math.inf:
         raise ValueError(f"dlref-overfit expected 0 <= --dropout < 1, --weight-decay >= 0 and --lr > 0, found "
                          f"{args.dropout}, {args.weight_decay} and {args.lr}; pass e.g. --dropout 0.5.")
 
 
 def main(argv=None) -> int:
-    try:
-        args = parse_args(sys.argv[1:] if argv is None else argv)
-    except SystemExit as stop:  # --help, or argparse's own one-line usage error
-        return stop.code if isinstance(stop.code, int) else 2
+    argv = list(sys.argv[1:] if argv is None else argv)
+    return run("dlref-overfit", lambda: _main(parse_args(argv)), lr_option="--lr ", debug=debugging(argv))
+
+
+def _main(args) -> int:
     for name in ("lightning.pytorch", "lightning.fabric"):
         logging.getLogger(name).setLevel(logging.WARNING)
     warnings.filterwarnings("ignore", ".*smaller than the logging interval.*")
-    try:
-        _check(args)
-        X, t = MNISTDataModule(args.data_dir).training_data()  # normalised training images; the test set stays unread
-        train_pool, val_idx = holdout(t, args.val_size, seed=args.seed)
-        largest = max(args.train_size, args.more_data if "more-data" in args.variants else 0)
-        if largest > len(train_pool):
-            raise ValueError(f"dlref-overfit expected at most {len(train_pool):,} training images beside "
-                             f"{args.val_size:,} validation images, found {largest:,}; pass smaller sizes.")
-    except (*RUN_ERRORS, ValueError) as error:
-        return report("dlref-overfit", error)
+    _check(args)
+    X, t = MNISTDataModule(args.data_dir).training_data()  # normalised training images; the test set stays unread
+    train_pool, val_idx = holdout(t, args.val_size, seed=args.seed)
+    largest = max(args.train_size, args.more_data if "more-data" in args.variants else 0)
+    if largest > len(train_pool):
+        raise ValueError(f"dlref-overfit expected at most {len(train_pool):,} training images beside "
+                         f"{args.val_size:,} validation images, found {largest:,}; pass smaller sizes.")
     # One seeded order of the training pool: the 1,000 images are the first 1,000 of the 10,000.
     order = train_pool[torch.randperm(len(train_pool), generator=torch.Generator().manual_seed(args.seed))]
-    run_dir = Path(args.out)
-    k = 0
-    while (run_dir / f"version_{k}").exists():
-        k += 1
-    run_dir = run_dir / f"version_{k}"
+    run_dir = Path(args.out) / f"version_{claim_version(Path(args.out))}"
     print(f"dlref-overfit: {args.epochs} epochs per run, {args.val_size:,} validation images -> {run_dir}", flush=True)
     results, start = {}, time.perf_counter()
     for name in (v for v in VARIANTS if v in args.variants):

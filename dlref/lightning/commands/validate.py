@@ -22,7 +22,8 @@ import warnings
 from pathlib import Path
 
 from dlref import figures
-from dlref.lightning.cli import RUN_ERRORS, _cli, report
+from dlref.lightning.cli import _cli, claim_version
+from dlref.lightning.errors import debugging, run
 from dlref.lightning.validation import SCHEMES, cross_validate
 
 RUNS = Path("runs") / "validate"
@@ -45,34 +46,25 @@ def parse_args(argv):
     return parser.parse_known_args(argv)
 
 
-def _next_version(root: Path) -> Path:
-    k = 0
-    while (root / f"version_{k}").exists():
-        k += 1
-    return root / f"version_{k}"
-
-
 def main(argv=None) -> int:
-    try:
-        args, rest = parse_args(sys.argv[1:] if argv is None else argv)
-    except SystemExit as stop:  # --help, or argparse's own one-line usage error
-        return stop.code if isinstance(stop.code, int) else 2
+    argv = list(sys.argv[1:] if argv is None else argv)
+    return run("dlref-validate", lambda: _main(*parse_args(argv)), debug=debugging(argv))
+
+
+def _main(args, rest: list[str]) -> int:
     for name in ("lightning.pytorch", "lightning.fabric"):  # no "GPU available" or "Seed set" per fold
         logging.getLogger(name).setLevel(logging.WARNING)
     warnings.filterwarnings("ignore", ".*smaller than the logging interval.*")
-    try:
-        cli = _cli([*rest, "--trainer.logger=false", *([f"--data.limit={args.limit}"] if args.limit else [])],
-                   run=False)  # the `dlref fit` config: model, data and trainer settings
-    except SystemExit as stop:  # jsonargparse already printed its one-line error
-        return stop.code if isinstance(stop.code, int) else 2
-    except (ValueError, TypeError) as error:
-        return report("dlref-validate", error)
+    cli = _cli([*[a for a in rest if a != "--debug"], "--trainer.logger=false",
+                *([f"--data.limit={args.limit}"] if args.limit else [])],
+               run=False)  # the `dlref fit` config: model, data and trainer settings
     config, model_kwargs = cli.config, dict(cli.model.hparams)
     seed = args.seed if args.seed is not None else (config.seed_everything or 0)
     val_size = int(args.val_size) if args.val_size >= 1 else args.val_size
     trainer = {k: config.trainer[k] for k in ("accelerator", "devices", "precision")
                if config.trainer.get(k) is not None}
-    run_dir = _next_version(Path(args.out) / model_kwargs["network"])
+    folder = Path(args.out) / model_kwargs["network"]
+    run_dir = folder / f"version_{claim_version(folder)}"
     print(f"dlref-validate: {args.scheme}, {model_kwargs['network']}, {config.trainer.max_epochs} epochs per fold, "
           f"seed {seed}, {f'first {args.limit:,}' if args.limit else 'all'} training images -> {run_dir}", flush=True)
     start = time.perf_counter()
@@ -81,12 +73,9 @@ def main(argv=None) -> int:
         print(f"  {name}: validation accuracy {metrics['val/acc']:.2%}, loss {metrics['val/loss']:.4f} "
               f"({time.perf_counter() - start:.0f} s)", flush=True)
 
-    try:
-        result = cross_validate(cli.datamodule, model_kwargs, args.scheme, args.folds, args.repeats, val_size, seed,
-                                not args.no_stratify, config.trainer.max_epochs, log_dir=run_dir, report=progress,
-                                **trainer)
-    except (*RUN_ERRORS, ValueError) as error:
-        return report("dlref-validate", error)
+    result = cross_validate(cli.datamodule, model_kwargs, args.scheme, args.folds, args.repeats, val_size, seed,
+                            not args.no_stratify, config.trainer.max_epochs, log_dir=run_dir, report=progress,
+                            **trainer)
     seconds = time.perf_counter() - start
     with open(run_dir / "folds.csv", "w", newline="") as f:
         writer = csv.writer(f)

@@ -1,0 +1,106 @@
+"""How every command ends: one sentence on stderr and an exit code, never a traceback for a user's mistake.
+
+    2    a mistake in the command (a bad option, a missing checkpoint, testing without a chosen model)
+    1    the data or the run failed (missing or damaged files, divergence, a full disk, out of memory)
+    130  stopped by Ctrl-C (SIGINT), 143 stopped by SIGTERM: the shell's codes for those signals
+
+``run(command, fn, lr_option)`` calls ``fn()`` and turns each of these into its code; ``--debug`` or
+``DLREF_DEBUG=1`` lets the traceback through instead. Shared by ``dlref``, ``dlref-validate``,
+``dlref-overfit`` and ``scripts/train_scratch.py``, so every entry point ends the same way.
+"""
+
+import os
+import signal
+import sys
+from collections.abc import Callable
+
+import torch
+
+from dlref.data.idx import IDXError
+from dlref.data.mnist import MNISTDownloadError, MNISTNotFoundError
+from dlref.divergence import DivergenceError
+
+
+class UsageError(ValueError):
+    """A command that would do the wrong thing; it ends with exit code 2."""
+
+
+class RunError(RuntimeError):
+    """The run cannot go on (e.g. its results cannot be recorded); it ends with exit code 1."""
+
+
+class Stopped(BaseException):
+    """A run stopped on request (SIGINT or SIGTERM) after saving what a resume needs."""
+
+    def __init__(self, signum: int, message: str):
+        super().__init__(message)
+        self.signum = signum
+
+
+DATA_ERRORS = (MNISTNotFoundError, MNISTDownloadError, IDXError)
+SIGNAL_NAMES = {signal.SIGINT: "SIGINT (Ctrl-C)", signal.SIGTERM: "SIGTERM"}
+
+
+def debugging(argv: list[str]) -> bool:
+    return "--debug" in argv or os.environ.get("DLREF_DEBUG", "") not in ("", "0")
+
+
+def _out_of_memory(error: BaseException) -> bool:
+    text = str(error)
+    return isinstance(error, torch.OutOfMemoryError) or (
+        isinstance(error, RuntimeError) and ("can't allocate memory" in text or "out of memory" in text))
+
+
+def _say(command: str, message: str) -> None:
+    print(f"{command}: error: {message}", file=sys.stderr, flush=True)
+
+
+def run(command: str, fn: Callable[[], int | None], lr_option: str = "--model.lr=", debug: bool = False) -> int:
+    """``fn()``'s exit code (0 for ``None``), or the code and sentence of what stopped it."""
+    try:
+        return fn() or 0
+    except SystemExit as stop:  # argparse and jsonargparse print their own one-line error
+        return stop.code if isinstance(stop.code, int) else 2
+    except Stopped as stop:
+        print(f"{command}: {stop}", file=sys.stderr, flush=True)
+        return 128 + stop.signum
+    except KeyboardInterrupt:
+        print(f"{command}: stopped by SIGINT (Ctrl-C); files already written are complete, nothing else was "
+              "saved.", file=sys.stderr, flush=True)
+        return 128 + signal.SIGINT
+    except DivergenceError as error:
+        if debug:
+            raise
+        _say(command, error.sentence(lr_option))
+        return 1
+    except (*DATA_ERRORS, RunError, OSError) as error:
+        if debug:
+            raise
+        _say(command, str(error) if not isinstance(error, OSError) or isinstance(error, DATA_ERRORS)
+             else f"could not read or write {error.filename or 'a file'}: expected a readable, writable place with "
+                  f"free space, found {error.strerror or error}; check the path, its permissions and the free space.")
+        return 1
+    except (UsageError, ValueError, TypeError) as error:
+        if debug:
+            raise
+        _say(command, str(error))
+        return 2
+    except RuntimeError as error:
+        if debug or not _out_of_memory(error):
+            raise
+        first = str(error).strip().splitlines()[0][:200]
+        _say(command, f"ran out of memory: expected the network and a batch to fit in memory, found {first}; use a "
+                      "smaller network (e.g. --model.network_kwargs='{\"hidden\": 128}') or batch size.")
+        return 1
+
+
+def stop_on_signals() -> None:
+    """From now on SIGINT and SIGTERM raise ``Stopped`` at once (exit 130 or 143 through ``run``); a trainer's
+    ``GracefulStop`` replaces this with a stop at the end of a batch while it runs."""
+
+    def handler(signum, frame):
+        raise Stopped(signum, f"stopped by {SIGNAL_NAMES.get(signum, signum)}; files already written are complete, "
+                              "nothing else was saved.")
+
+    for signum in SIGNAL_NAMES:
+        signal.signal(signum, handler)

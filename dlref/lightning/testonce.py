@@ -1,0 +1,60 @@
+"""Test once — the "Evaluation" slide's rule: the test set judges a model chosen without it, once.
+
+Every use of a run's test set is appended to ``test_results.jsonl`` in that run's folder (the
+``version_N`` folder above ``checkpoints/``, or the folder of a checkpoint kept elsewhere) before
+the result is shown; a run whose record cannot be written is not tested. A second use is allowed
+but announced, with the number of earlier ones: a model changed after its test score was seen is
+no longer judged fairly by it.
+"""
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from dlref.lightning.errors import RunError
+
+TEST_RESULTS = "test_results.jsonl"
+
+
+def run_dir(ckpt_path) -> Path:
+    """The folder a checkpoint's test results belong in."""
+    folder = Path(ckpt_path).resolve().parent
+    return folder.parent if folder.name == "checkpoints" else folder
+
+
+def uses(folder: Path) -> int:
+    """How many times the test set of the run in ``folder`` has been used."""
+    try:
+        return sum(1 for line in open(Path(folder) / TEST_RESULTS) if line.strip())
+    except FileNotFoundError:
+        return 0
+
+
+def before_test(folder: Path, command: str = "dlref") -> None:
+    """Fail unless the record can be written; warn when this run's test set was used before."""
+    path = Path(folder) / TEST_RESULTS
+    try:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        with open(path, "a"):
+            pass
+    except OSError as error:
+        raise RunError(f"could not record the use of the test set in {path}: expected a writable run folder, found "
+                       f"{error.strerror or error}; make the folder writable, then test again (nothing was tested)."
+                       ) from None
+    if earlier := uses(folder):
+        print(f"{command}: WARNING: this run's test set has already been used {earlier} time(s) (see {path}); a "
+              "model changed after seeing test results is no longer judged fairly by them.", file=sys.stderr)
+
+
+def record(folder: Path, ckpt_path, metrics: dict) -> int:
+    """Append one use of the test set to ``folder/test_results.jsonl``; return how many the run now has."""
+    row = {"ckpt_path": str(ckpt_path), "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
+           **{k: float(v) for k, v in metrics.items()}}
+    fd = os.open(Path(folder) / TEST_RESULTS, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, (json.dumps(row) + "\n").encode())  # one write: a line is never cut in half
+    finally:
+        os.close(fd)
+    return uses(folder)
