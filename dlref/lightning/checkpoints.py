@@ -139,27 +139,33 @@ class LastCheckpoint(ModelCheckpoint):
     ``every_n_steps`` training steps.
 
     Lightning's ``ModelCheckpoint`` takes steps or epochs, not both, and writes ``last`` only beside a
-    top-k file; a resume wants both cadences and nothing else.
+    top-k file; a resume wants both cadences and nothing else. It stays a ``ModelCheckpoint`` so that
+    Lightning runs it after the one that keeps ``best.ckpt``, whose choice it then records.
     """
 
     def __init__(self, dirpath: str | None = None, every_n_steps: int = 0):
-        super().__init__(dirpath=dirpath, monitor=None, save_top_k=0, save_last=True)
+        super().__init__(dirpath=dirpath, monitor=None, save_top_k=0, save_last=False)
         if every_n_steps < 0:
             raise ValueError(f"expected every_n_steps >= 0, found {every_n_steps}; pass 0 for epoch ends only.")
         self.every_n_steps = every_n_steps
+        self._validated = None  # the epoch whose validation last ended
 
     def _save(self, trainer) -> None:
         if trainer.state.fn == "fit" and not trainer.sanity_checking and not trainer.fast_dev_run:
-            self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
+            trainer.save_checkpoint(Path(self.dirpath) / "last.ckpt", weights_only=False)
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
-        if self.every_n_steps and trainer.global_step % self.every_n_steps == 0:
-            self._save(trainer)
-
-    def on_train_epoch_end(self, trainer, pl_module) -> None:
-        if self._should_save_on_train_epoch_end(trainer):  # no validation this epoch
+        # Not after an epoch's last batch: a run resumed from there would skip that epoch's validation.
+        # The checkpoint after the validation stands for it.
+        last_batch = batch_idx + 1 >= trainer.num_training_batches
+        if self.every_n_steps and trainer.global_step % self.every_n_steps == 0 and not last_batch:
             self._save(trainer)
 
     def on_validation_end(self, trainer, pl_module) -> None:
-        if not self._should_save_on_train_epoch_end(trainer):
+        if not trainer.sanity_checking and trainer.state.fn == "fit":
+            self._validated = trainer.current_epoch
+            self._save(trainer)
+
+    def on_train_epoch_end(self, trainer, pl_module) -> None:
+        if self._validated != trainer.current_epoch:  # no validation this epoch
             self._save(trainer)

@@ -34,6 +34,7 @@ from dlref.lightning.stop import GracefulStop
 
 RUNS_DIR = "runs"
 VERSION_ENV = "DLREF_RUN_VERSION"  # the run folder rank 0 claimed, for the other DDP processes it starts
+_CLAIMED: list[Path] = []  # the folders this process claimed: removed again if a failed command left them empty
 # Two checkpoint callbacks: the best model by validation accuracy (what `test` evaluates), and the
 # last state (what `--ckpt_path last` resumes), written at every epoch end and, with
 # --last.every_n_steps=N, every N steps.
@@ -131,7 +132,9 @@ class DlrefCLI(LightningCLI):
         if loggers and self.subcommand and loggers[0].init_args.get("version") is None:
             first = loggers[0].init_args
             if _rank_zero():  # claimed once, then handed to the DDP processes rank 0 starts
-                os.environ[VERSION_ENV] = str(claim_version(Path(first.save_dir, first.name)))
+                version = claim_version(Path(first.save_dir, first.name))
+                os.environ[VERSION_ENV] = str(version)
+                _CLAIMED.append(Path(first.save_dir, first.name, f"version_{version}"))
             if os.environ.get(VERSION_ENV):
                 for logger in loggers:  # every logger writes into runs/<network>/version_N
                     logger.init_args.version = int(os.environ[VERSION_ENV])
@@ -176,6 +179,9 @@ class DlrefCLI(LightningCLI):
 
     def after_fit(self) -> None:
         # The model is chosen on validation (the best checkpoint); the test set is then used once.
+        for callback in self.trainer.callbacks:
+            if isinstance(callback, GracefulStop):
+                callback.stop_before_test()
         if not self.config.fit.get("test_after_fit"):
             return
         best = self.trainer.checkpoint_callback.best_model_path if self.trainer.checkpoint_callback else ""
@@ -238,7 +244,13 @@ def main(argv: list[str] | None = None) -> int:
     def command() -> None:
         _cli([a for a in args if a != "--debug"])
 
-    return run("dlref", command, debug=debugging(args))
+    code = run("dlref", command, debug=debugging(args))
+    for folder in _CLAIMED if code else []:
+        if folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()  # a command that failed before writing anything leaves no empty run behind
+    _CLAIMED.clear()
+    os.environ.pop(VERSION_ENV, None)
+    return code
 
 
 if __name__ == "__main__":

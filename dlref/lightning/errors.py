@@ -38,7 +38,7 @@ class Stopped(BaseException):
 
 
 DATA_ERRORS = (MNISTNotFoundError, MNISTDownloadError, IDXError)
-SIGNAL_NAMES = {signal.SIGINT: "SIGINT (Ctrl-C)", signal.SIGTERM: "SIGTERM"}
+SIGNAL_NAMES = {signal.SIGINT: "Ctrl-C (SIGINT)", signal.SIGTERM: "SIGTERM"}
 
 
 def debugging(argv: list[str]) -> bool:
@@ -65,7 +65,7 @@ def run(command: str, fn: Callable[[], int | None], lr_option: str = "--model.lr
         print(f"{command}: {stop}", file=sys.stderr, flush=True)
         return 128 + stop.signum
     except KeyboardInterrupt:
-        print(f"{command}: stopped by SIGINT (Ctrl-C); files already written are complete, nothing else was "
+        print(f"{command}: stopped by Ctrl-C (SIGINT); files already written are complete, nothing else was "
               "saved.", file=sys.stderr, flush=True)
         return 128 + signal.SIGINT
     except DivergenceError as error:

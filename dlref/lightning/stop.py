@@ -28,7 +28,7 @@ class GracefulStop(pl.Callback):
         if self.signum is not None:
             raise Stopped(signum, f"stopped at once by a second {name}; the last complete checkpoint is kept.")
         self.signum = signum
-        print(f"\ndlref: {name} received: stopping at the end of this batch ({name} again to stop at once)",
+        print(f"\ndlref: {name} received: stopping at the end of this batch (send it again to stop at once)",
               file=sys.stderr, flush=True)
 
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
@@ -41,27 +41,34 @@ class GracefulStop(pl.Callback):
         for signum, handler in self._before.items():
             signal.signal(signum, handler)
 
-    def _stop(self, trainer: pl.Trainer, what: str) -> None:
+    def _stop(self, what: str) -> None:
         if self.signum is not None:
             raise Stopped(self.signum, f"stopped by {SIGNAL_NAMES.get(self.signum, self.signum)} {what}.")
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
-        if self.signum is None:
+        # Not at an epoch's last batch: the epoch's validation and its checkpoint come first, and the run
+        # stops at the next batch (or before the test, if that was the last epoch).
+        if self.signum is None or batch_idx + 1 >= trainer.num_training_batches:
             return
         saved = "nothing was saved (no checkpoint folder)"
         folder = getattr(trainer.checkpoint_callback, "dirpath", None)
         if folder:
             path = Path(folder) / "last.ckpt"
-            trainer.save_checkpoint(path)  # a collective under DDP: every rank takes part
+            trainer.save_checkpoint(path, weights_only=False)  # a collective under DDP: every rank takes part
             saved = f"saved {path}: resume with --ckpt_path last"
-        self._stop(trainer, f"after step {trainer.global_step} (epoch {trainer.current_epoch + 1}); {saved}")
+        self._stop(f"after step {trainer.global_step} (epoch {trainer.current_epoch + 1}); {saved}")
 
     def on_validation_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0) -> None:
-        self._stop(trainer, "during validation; the last checkpoint is kept: resume with --ckpt_path last"
-                   if trainer.state.fn == "fit" else "during validation")
+        if trainer.state.fn != "fit":  # in fit, the validation ends and is saved first
+            self._stop("during validation")
+
+    def stop_before_test(self) -> None:
+        """After a fit whose last epoch a signal interrupted: stop instead of spending the test set."""
+        self._stop("at the end of training, before the test; test the chosen model with `dlref test "
+                   "--ckpt_path .../checkpoints/best.ckpt`")
 
     def on_test_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0) -> None:
-        self._stop(trainer, "during the test; no test result was recorded")
+        self._stop("during the test; no test result was recorded")
 
     def on_predict_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0) -> None:
-        self._stop(trainer, "during prediction; no predictions were written")
+        self._stop("during prediction; no predictions were written")
