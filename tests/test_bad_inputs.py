@@ -13,7 +13,7 @@ import dlref
 from dlref.data import IDXError, MNISTNotFoundError, load_mnist, write_idx
 from dlref.data.mnist import TEST_IMAGES, TEST_LABELS, TRAIN_IMAGES, TRAIN_LABELS
 from dlref.data.split import kfold
-from dlref.lightning import InMemoryDataModule
+from dlref.lightning import InMemoryDataModule, TensorDataModule
 from dlref.lightning.checkpoints import AtomicCheckpointIO, CheckpointError, CheckpointWriteError, check_network, load
 from dlref.lightning.cli import main
 
@@ -93,7 +93,7 @@ def test_library_bad_input(name, call, error, pattern, tmp_path):
     with pytest.raises(error, match=pattern) as caught:
         call(tmp_path)
     message = str(caught.value)
-    assert len(message) < 600 and "expected" in message.lower() or "missing" in message.lower(), message
+    assert len(message) < 600 and ("expected" in message.lower() or "missing" in message.lower()), message
 
 
 def _ckpt(tmp_path) -> Path:
@@ -110,37 +110,97 @@ def _ckpt(tmp_path) -> Path:
     return path
 
 
+def _bad_checkpoints(tmp_path: Path) -> None:
+    """The malformed checkpoint files the CLI rows below pass as --ckpt_path."""
+    good = _ckpt(tmp_path)
+    (tmp_path / "cut.ckpt").write_bytes(good.read_bytes()[:500])
+    (tmp_path / "empty.ckpt").write_bytes(b"")
+    (tmp_path / "random.ckpt").write_bytes(bytes(range(256)) * 40)
+    torch.save([1, 2, 3], tmp_path / "list.ckpt")
+    torch.save({"epoch": 1, "weights": torch.zeros(3)}, tmp_path / "nokeys.ckpt")
+    checkpoint = torch.load(good, weights_only=True)
+    checkpoint["hyper_parameters"]["network_kwargs"] = {"hidden": 32}  # the weights are for hidden=8
+    torch.save(checkpoint, tmp_path / "mismatch.ckpt")
+
+
 CLI = [
     ("unknown config key", ["fit", "--model.no_such=1"], 2, "no_such"),
     ("wrong type", ["fit", "--trainer.max_epochs=three"], 2, "max_epochs"),
-    ("negative learning rate", ["fit", "--model.lr=-0.1"], 2, "lr > 0"),
-    ("zero learning rate", ["fit", "--model.lr=0"], 2, "lr > 0"),
+    ("negative learning rate", ["fit", "--model.lr=-0.1"], 2, "finite lr > 0"),
+    ("zero learning rate", ["fit", "--model.lr=0"], 2, "finite lr > 0"),
+    ("NaN learning rate", ["fit", "--model.lr=.nan"], 2, r"finite lr > 0, found lr=nan; pass e.g. --model.lr=0.05"),
+    ("infinite learning rate", ["fit", "--model.lr=.inf"], 2, r"found lr=inf; pass e.g. --model.lr="),
+    ("NaN momentum", ["fit", "--model.momentum=.nan"], 2, r"finite momentum >= 0, found momentum=nan"),
+    ("step schedule every 0 epochs", ["fit", "--model.schedule=step", "--model.step_size=0"], 2, "step_size >= 1"),
     ("batch size 0", ["fit", "--data.batch_size=0"], 2, "batch sizes >= 1"),
+    ("negative data limit", ["fit", "--data.limit=-5"], 2, "limit as an int >= 1"),
     ("missing config file", ["fit", "--config", "configs/nope.yaml"], 2, "nope.yaml"),
     ("missing data directory", ["fit", "--data.data_dir={tmp}/nowhere"], 1, "dlref-download"),
     ("output folder not writable", ["fit", "--trainer.default_root_dir={tmp}/a_file/runs"], 2, "writable"),
+    ("output folder that is a file", ["fit", "--trainer.default_root_dir={tmp}/a_file"], 2, "writable"),
+    ("network too large for memory", ["fit", "--model.network_kwargs={{'hidden': 100000000000}}"], 1,
+     "ran out of memory.*smaller network"),
     ("test before a model is chosen", ["test"], 2, "expected --ckpt_path"),
     ("checkpoint truncated on disk", ["test", "--ckpt_path", "{tmp}/cut.ckpt"], 2, "truncated"),
+    ("empty checkpoint file", ["test", "--ckpt_path", "{tmp}/empty.ckpt"], 2, "could not read checkpoint.*empty"),
+    ("checkpoint of random bytes", ["test", "--ckpt_path", "{tmp}/random.ckpt"], 2,
+     "could not read checkpoint .*not one"),
+    ("checkpoint holding a list", ["test", "--ckpt_path", "{tmp}/list.ckpt"], 2, "not a dlref checkpoint.*a list"),
+    ("checkpoint without weights", ["test", "--ckpt_path", "{tmp}/nokeys.ckpt"], 2,
+     "not a dlref checkpoint.*keys \\['epoch', 'weights'\\]"),
+    ("hyper-parameters that disagree with the weights", ["test", "--ckpt_path", "{tmp}/mismatch.ckpt"], 2,
+     "do not fit its own hyper-parameters"),
 ]
 
 
 @pytest.mark.parametrize("name,args,code,pattern", CLI, ids=[row[0] for row in CLI])
 def test_cli_bad_input(name, args, code, pattern, tmp_path, capsys, mnist_root):
     (tmp_path / "a_file").write_text("the user's file")
-    if "{tmp}/cut.ckpt" in args:
-        (tmp_path / "cut.ckpt").write_bytes(_ckpt(tmp_path).read_bytes()[:500])
+    if any(".ckpt" in a for a in args):
+        _bad_checkpoints(tmp_path)
     capsys.readouterr()
     args = [a.format(tmp=tmp_path) for a in args]
     if "--config" not in args:
         args += ["--config", str(CONFIGS / "fcn.yaml")]
     args += [f"--data.data_dir={mnist_root}"] if not any(a.startswith("--data.data_dir") for a in args) else []
     args += [f"--trainer.default_root_dir={tmp_path}/runs"] if "default_root_dir" not in " ".join(args) else []
-    args += ["--trainer.max_epochs=1", "--data.limit=300", "--data.val_size=50", "--trainer.enable_progress_bar=false"]
+    defaults = ["--trainer.max_epochs=1", "--data.limit=300", "--data.val_size=50",
+                "--trainer.enable_progress_bar=false"]
+    args += [d for d in defaults if not any(a.startswith(d.split("=")[0] + "=") for a in args)]
     assert main(args) == code
     err = capsys.readouterr().err
     assert re.search(pattern, err), err[-1500:]
-    assert "Traceback" not in err
+    assert "Traceback" not in err and err.count("error:") == 1
+    assert "weights_only=False" not in err and "unsafe" not in err or "refused" in pattern
     assert (tmp_path / "a_file").read_text() == "the user's file"
+    assert not list((tmp_path / "runs").rglob("version_*")) if (tmp_path / "runs").is_dir() else True
+
+
+def test_an_empty_test_set_is_found_before_training(tmp_path, capsys):
+    raw = _fake_mnist(tmp_path, n=40, labels=torch.arange(40, dtype=torch.uint8) % 10)
+    write_idx(raw / TEST_IMAGES, torch.zeros(0, 28, 28, dtype=torch.uint8))
+    write_idx(raw / TEST_LABELS, torch.zeros(0, dtype=torch.uint8))
+    code = main(["fit", "--config", str(CONFIGS / "fcn.yaml"), f"--data.data_dir={tmp_path}", "--data.val_size=10",
+                 f"--trainer.default_root_dir={tmp_path}/runs", "--trainer.enable_progress_bar=false"])
+    captured = capsys.readouterr()
+    assert code == 1 and "holds no images" in captured.err and "Traceback" not in captured.err
+    assert "epoch 1" not in captured.out  # stopped before training, not after
+    with pytest.raises(ValueError, match="expected at least one test image, found none"):
+        TensorDataModule(torch.zeros(20, 1, 28, 28), torch.arange(20) % 2, torch.zeros(0, 1, 28, 28),
+                         torch.zeros(0, dtype=torch.long), val_size=4).check_test_set()
+
+
+def test_ctrl_c_while_a_checkpoint_is_written_leaves_no_partial_file(tmp_path, monkeypatch):
+    path = tmp_path / "last.ckpt"
+    AtomicCheckpointIO().save_checkpoint({"step": 1}, path)
+
+    def interrupted(fd):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "fsync", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        AtomicCheckpointIO().save_checkpoint({"step": 2}, path)
+    assert torch.load(path, weights_only=True) == {"step": 1} and [p.name for p in tmp_path.iterdir()] == ["last.ckpt"]
 
 
 def test_a_checkpoint_of_another_network_is_named(tmp_path):

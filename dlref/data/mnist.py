@@ -131,6 +131,9 @@ def _read(root, dataset: str, train: bool) -> tuple[torch.Tensor, torch.Tensor]:
     folder = raw_dir(root, dataset)
     images, labels = (TRAIN_IMAGES, TRAIN_LABELS) if train else (TEST_IMAGES, TEST_LABELS)
     n_images, n_labels = _check(folder, images, 3), _check(folder, labels, 1)
+    if n_images == 0:
+        raise IDXError(f"{folder / images} holds no images, expected the {'training' if train else 'test'} set; "
+                       "move it away and download it again.")
     if n_images != n_labels:
         raise IDXError(f"{folder / images} holds {n_images} images but {folder / labels} holds {n_labels} labels, "
                        "expected as many of each; move both away and download them again.")

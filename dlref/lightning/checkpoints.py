@@ -135,8 +135,8 @@ def find_last(runs_dir, network: str) -> Path:
 
 
 class LastCheckpoint(ModelCheckpoint):
-    """``last.ckpt``, the state ``--ckpt_path last`` resumes: after every epoch's validation, and every
-    ``every_n_steps`` training steps.
+    """``last.ckpt``, the state ``--ckpt_path last`` resumes: at the end of every epoch (after its
+    validation), and every ``every_n_steps`` training steps.
 
     Lightning's ``ModelCheckpoint`` takes steps or epochs, not both, and writes ``last`` only beside a
     top-k file; a resume wants both cadences and nothing else. It stays a ``ModelCheckpoint`` so that
@@ -148,7 +148,6 @@ class LastCheckpoint(ModelCheckpoint):
         if every_n_steps < 0:
             raise ValueError(f"expected every_n_steps >= 0, found {every_n_steps}; pass 0 for epoch ends only.")
         self.every_n_steps = every_n_steps
-        self._validated = None  # the epoch whose validation last ended
 
     def _save(self, trainer) -> None:
         if trainer.state.fn == "fit" and not trainer.sanity_checking and not trainer.fast_dev_run:
@@ -161,11 +160,7 @@ class LastCheckpoint(ModelCheckpoint):
         if self.every_n_steps and trainer.global_step % self.every_n_steps == 0 and not last_batch:
             self._save(trainer)
 
-    def on_validation_end(self, trainer, pl_module) -> None:
-        if not trainer.sanity_checking and trainer.state.fn == "fit":
-            self._validated = trainer.current_epoch
-            self._save(trainer)
-
     def on_train_epoch_end(self, trainer, pl_module) -> None:
-        if self._validated != trainer.current_epoch:  # no validation this epoch
-            self._save(trainer)
+        # After the epoch's validation, and after the ModelCheckpoint that keeps best.ckpt has made its
+        # choice (Lightning runs checkpoint callbacks last, in order): the state records that choice.
+        self._save(trainer)

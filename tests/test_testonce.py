@@ -1,0 +1,88 @@
+"""Test once: the test set is used only by a trained model, each use is recorded next to the run it belongs to
+before the result is shown, a run whose record cannot be written is not tested, and a re-test is announced."""
+
+import json
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+
+from dlref.lightning import testonce
+from dlref.lightning.cli import claim_version, main
+
+FCN = Path(__file__).resolve().parent.parent / "configs" / "fcn.yaml"
+
+
+def _fit(root, out, *extra):
+    return main(["fit", "--config", str(FCN), f"--data.data_dir={root}", "--data.limit=600", "--data.val_size=100",
+                 "--trainer.max_epochs=1", "--trainer.enable_progress_bar=false",
+                 "--trainer.enable_model_summary=false",
+                 "--model.network_kwargs={'hidden': 16}", f"--trainer.default_root_dir={out}", *extra])
+
+
+def _records(folder: Path) -> list[dict]:
+    path = folder / testonce.TEST_RESULTS
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def test_an_untrained_model_is_never_tested(mnist_root, tmp_path, capsys):
+    assert _fit(mnist_root, tmp_path, "--trainer.max_epochs=0") == 2
+    err = capsys.readouterr().err
+    assert "expected at least one epoch" in err and "--trainer.max_epochs=1" in err and "Traceback" not in err
+    assert not list(tmp_path.rglob(testonce.TEST_RESULTS)) and not list(tmp_path.rglob("version_*"))
+
+
+def test_fit_records_the_use_before_showing_it_and_a_resumed_finished_run_warns_and_counts(mnist_root, tmp_path,
+                                                                                            capsys):
+    assert _fit(mnist_root, tmp_path) == 0
+    out = capsys.readouterr().out
+    run = tmp_path / "fcn" / "version_0"
+    [first] = _records(run)
+    assert first["ckpt_path"].endswith("version_0/checkpoints/best.ckpt")
+    assert f"test accuracy {first['test/acc']:.2%}" in out and "use 1 of this run's test set, recorded in" in out
+    # Resuming the finished run trains nothing and tests the same best checkpoint again: said, and counted
+    # in the run the checkpoint belongs to, not in the new log folder.
+    assert _fit(mnist_root, tmp_path, "--ckpt_path", "last") == 0
+    captured = capsys.readouterr()
+    assert "already been used 1 time(s)" in captured.err and "use 2 of this run's test set" in captured.out
+    assert len(_records(run)) == 2 and not _records(tmp_path / "fcn" / "version_1")
+
+
+def test_a_checkpoint_kept_outside_a_run_is_recorded_beside_it(mnist_root, tmp_path, capsys):
+    assert _fit(mnist_root, tmp_path / "runs", "--test_after_fit=false") == 0
+    mine = tmp_path / "project" / "model.ckpt"
+    mine.parent.mkdir()
+    shutil.copy(tmp_path / "runs" / "fcn" / "version_0" / "checkpoints" / "best.ckpt", mine)
+    assert main(["test", "--config", str(FCN), f"--data.data_dir={mnist_root}", "--ckpt_path", str(mine),
+                 f"--trainer.default_root_dir={tmp_path / 'runs'}", "--trainer.enable_progress_bar=false"]) == 0
+    assert len(_records(mine.parent)) == 1 and not (tmp_path / testonce.TEST_RESULTS).exists()
+
+
+def test_a_run_whose_record_cannot_be_written_is_not_tested(mnist_root, tmp_path, capsys):
+    assert _fit(mnist_root, tmp_path, "--test_after_fit=false") == 0
+    run = tmp_path / "fcn" / "version_0"
+    (run / testonce.TEST_RESULTS).mkdir()  # the record's name is taken: it cannot be appended to
+    code = main(["test", "--config", str(FCN), f"--data.data_dir={mnist_root}", "--trainer.enable_progress_bar=false",
+                 "--ckpt_path", str(run / "checkpoints" / "best.ckpt"), f"--trainer.default_root_dir={tmp_path}"])
+    captured = capsys.readouterr()
+    assert code == 1 and "could not record the use of the test set" in captured.err
+    assert "nothing was tested" in captured.err and "test accuracy" not in captured.out
+    assert "Traceback" not in captured.err
+
+
+def test_two_runs_never_claim_the_same_folder(tmp_path):
+    (tmp_path / "version_3").mkdir()
+    claimed, threads = [], [threading.Thread(target=lambda: claimed.append(claim_version(tmp_path))) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(claimed) == list(range(4, 20))
+
+
+def test_an_output_folder_that_is_a_file_is_one_sentence(tmp_path):
+    (tmp_path / "runs").write_text("the user's file")
+    with pytest.raises(ValueError, match="expected a writable output folder.*runs"):
+        claim_version(tmp_path / "runs" / "fcn")
+    assert (tmp_path / "runs").read_text() == "the user's file"
