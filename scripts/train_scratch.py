@@ -7,6 +7,7 @@ Validation accuracy after every epoch; the test set is evaluated once, at the en
 """
 
 import argparse
+import math
 import sys
 import time
 
@@ -15,21 +16,42 @@ import torch
 import dlref
 from dlref import networks
 from dlref.data.batches import Batches
-from dlref.data.mnist import MNISTNotFoundError, load_mnist, normalize
+from dlref.data.mnist import load_mnist, normalize
 from dlref.data.split import holdout
+from dlref.lightning.errors import debugging, run, stop_on_signals
 from dlref.recipes import RECIPES, SEED, VAL_SIZE
+
+
+def number(rule: str, ok):
+    """An argparse type: a finite float obeying ``ok`` (``rule`` says which), else argparse's one-line error."""
+
+    def parse(text: str) -> float:
+        value = float(text)
+        if not math.isfinite(value) or not ok(value):
+            raise argparse.ArgumentTypeError(f"expected a finite number {rule}, found {text}")
+        return value
+
+    return parse
+
+
+def count(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, found {text}")
+    return int(text)
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", choices=sorted(RECIPES), default="fcn", help="network to train (default: fcn)")
-    parser.add_argument("--epochs", type=int, help="passes over the training set (default: the recipe's)")
-    parser.add_argument("--batch-size", type=int, help="examples per SGD step (default: the recipe's)")
-    parser.add_argument("--lr", type=float, help="learning rate η in W ← W − η ∂L/∂W (default: the recipe's)")
-    parser.add_argument("--momentum", type=float, help="SGD momentum (default: the recipe's)")
+    parser.add_argument("--epochs", type=count, help="passes over the training set (default: the recipe's)")
+    parser.add_argument("--batch-size", type=count, help="examples per SGD step (default: the recipe's)")
+    parser.add_argument("--lr", type=number("> 0", lambda v: v > 0),
+                        help="learning rate η in W ← W − η ∂L/∂W (default: the recipe's)")
+    parser.add_argument("--momentum", type=number(">= 0", lambda v: v >= 0),
+                        help="SGD momentum (default: the recipe's)")
     parser.add_argument("--schedule", choices=("none", "cosine"),
                         help="η per epoch: constant, or cosine-decayed to 0 over the epochs (default: the recipe's)")
-    parser.add_argument("--limit", type=int, help="use only the first N training images (quick runs)")
+    parser.add_argument("--limit", type=count, help="use only the first N training images (quick runs)")
     parser.add_argument("--data-dir", help="folder holding MNIST/raw/ (default: $DLREF_DATA_DIR or ./data)")
     parser.add_argument("--seed", type=int, default=SEED, help=f"seed for weights, split and shuffling ({SEED})")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu", help="cpu or cuda")
@@ -37,15 +59,17 @@ def parse_args(argv=None):
 
 
 def main(argv=None) -> int:
-    args = parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    stop_on_signals()  # Ctrl-C or SIGTERM: one sentence and exit 130 or 143 (nothing here writes files)
+    return run("train_scratch.py", lambda: _main(parse_args([a for a in argv if a != "--debug"])), lr_option="--lr ",
+               debug=debugging(argv))
+
+
+def _main(args) -> int:
     given = {k: v for k, v in vars(args).items() if k in RECIPES[args.model] and v is not None}
     recipe = {**RECIPES[args.model], **given}
     torch.manual_seed(args.seed)
-    try:
-        mnist = load_mnist(args.data_dir)
-    except (MNISTNotFoundError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    mnist = load_mnist(args.data_dir)
     device = torch.device(args.device)
     X, t = normalize(mnist.train_images).to(device), mnist.train_labels.to(device)
     if args.limit:

@@ -4,6 +4,8 @@ import re
 import sys
 from pathlib import Path
 
+import pytest
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 import train_scratch  # noqa: E402  (scripts/train_scratch.py)
 
@@ -23,7 +25,15 @@ def test_plain_loop_learns_and_the_cosine_schedule_changes_the_rate(mnist_root, 
     assert cosine != constant  # epoch 2 ran at η/2, not η
 
 
-def test_missing_data_exits_2_with_one_sentence(tmp_path, capsys):
-    assert train_scratch.main(["--data-dir", str(tmp_path)]) == 2
+def test_missing_data_exits_1_with_one_sentence(tmp_path, capsys):
+    assert train_scratch.main(["--data-dir", str(tmp_path)]) == 1
     err = capsys.readouterr().err
-    assert "train-images-idx3-ubyte" in err and "Traceback" not in err
+    assert "train_scratch.py: error: MNIST files are missing" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("option,value", [("--lr", "nan"), ("--lr", "inf"), ("--lr", "-1"), ("--momentum", "nan"),
+                                          ("--epochs", "0"), ("--limit", "-5")])
+def test_bad_numbers_are_refused_at_the_door(option, value, tmp_path, capsys):
+    assert train_scratch.main([option, value, "--data-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert f"argument {option}: expected a" in err and f"found {value}" in err and "Traceback" not in err
