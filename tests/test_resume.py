@@ -44,12 +44,11 @@ def _state(out: Path):
     network = next(out.iterdir()).name
     runs = sorted(out.glob(f"{network}/version_*"), key=lambda p: int(p.name[8:]))
     last = torch.load(runs[-1] / "checkpoints" / "last.ckpt", weights_only=True)
-    val = {}  # epoch -> (val/acc, val/loss), from every run folder's log: the resumed ones continue it
+    logged = {}  # (epoch, metric) -> value, from every run folder's log: the resumed ones continue it
     for run in runs:  # a run killed before its first epoch's end has logged nothing yet
         for row in csv.DictReader(open(run / "metrics.csv")) if (run / "metrics.csv").exists() else []:
-            if row.get("val/acc"):
-                val[int(row["epoch"])] = (row["val/acc"], row["val/loss"])
-    return last, val
+            logged.update({(int(row["epoch"]), k): v for k, v in row.items() if "/" in k and v})
+    return last, logged
 
 
 def _assert_same(a_out: Path, b_out: Path):
@@ -61,7 +60,7 @@ def _assert_same(a_out: Path, b_out: Path):
         for slot, value in state.items():  # momentum buffers (SGD), exp_avg and exp_avg_sq (Adam)
             assert torch.equal(value, b["optimizer_states"][0]["state"][key][slot]), (key, slot)
     assert a["lr_schedulers"] == b["lr_schedulers"]
-    assert val_a == val_b and len(val_a) == 3  # the logged validation metrics of every epoch
+    assert val_a == val_b and len(val_a) == 12  # train and val, loss and accuracy, of every epoch
 
 
 @pytest.mark.slow

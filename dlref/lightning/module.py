@@ -131,6 +131,10 @@ class Classifier(pl.LightningModule):
         for stage in STAGES:  # one metric object per stage: their states never mix
             setattr(self, f"{stage}_acc", MulticlassAccuracy(num_classes, average="micro", validate_args=False))
             setattr(self, f"{stage}_loss", MeanMetric(nan_strategy="disable"))
+        # The training metrics' running sums go into checkpoints, so a run resumed mid-epoch logs the
+        # same epoch figures as one that never stopped.
+        self.train_acc.persistent(True)
+        self.train_loss.persistent(True)
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         return self.model(X)
@@ -153,7 +157,12 @@ class Classifier(pl.LightningModule):
         self.log(f"{stage}/loss", getattr(self, f"{stage}_loss"), prog_bar=stage != "train")
 
     def on_train_epoch_end(self) -> None:
-        self._log_epoch("train")
+        # Computed (summed over every process) and reset here, before the epoch-end checkpoint is
+        # written: the checkpoint carries the running sums, and a resumed epoch must start from zero.
+        for name in ("acc", "loss"):
+            metric = getattr(self, f"train_{name}")
+            self.log(f"train/{name}", metric.compute())
+            metric.reset()
 
     def on_validation_epoch_end(self) -> None:
         self._log_epoch("val")
