@@ -139,7 +139,9 @@ def test_fit_tests_the_best_checkpoint_once_and_a_second_test_warns(mnist_root, 
     results = tmp_path / "fcn" / "version_0" / "test_results.jsonl"
     first = [json.loads(line) for line in results.read_text().splitlines()]
     assert len(first) == 1 and first[0]["ckpt_path"].endswith("best.ckpt") and first[0]["test/acc"] > 0.85
-    assert f"fcn test accuracy {first[0]['test/acc']:.2%}" in out
+    assert f"best.ckpt: test accuracy {first[0]['test/acc']:.2%}" in out
+    assert f"dlref: run folder {tmp_path / 'fcn' / 'version_0'}" in out  # and the figures drawn by default
+    assert re.search(r"dlref: figures \S+learning_curves.png, \S+confusion_matrix.png", out)
     # One line per epoch, with that epoch's validation accuracy (as logged), and one for the whole fit.
     rows = list(csv.DictReader(open(tmp_path / "fcn" / "version_0" / "metrics.csv")))
     logged = [float(r["val/acc"]) for r in rows if r.get("val/acc")]

@@ -14,7 +14,9 @@ shows the traceback. Ctrl-C or SIGTERM stop a fit at the end of a batch after
 writing ``last.ckpt`` (``dlref.lightning.stop``).
 """
 
+import logging
 import os
+import re
 import sys
 import tempfile
 import time
@@ -23,12 +25,14 @@ from pathlib import Path
 
 import lightning.pytorch as pl
 from lightning.fabric.loggers.tensorboard import _TENSORBOARD_AVAILABLE, _TENSORBOARDX_AVAILABLE
-from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
+from lightning.pytorch.callbacks import TQDMProgressBar
+from lightning.pytorch.cli import LightningArgumentParser, LightningCLI, SaveConfigCallback
 
 from dlref.lightning import testonce
 from dlref.lightning.checkpoints import LastCheckpoint, check_checkpoint, find_last, load
 from dlref.lightning.datamodule import MNISTDataModule
 from dlref.lightning.errors import UsageError, debugging, run
+from dlref.lightning.figures import Figures
 from dlref.lightning.module import Classifier
 from dlref.lightning.stop import GracefulStop
 
@@ -72,12 +76,25 @@ def claim_version(folder: Path) -> int:
                          f"({error.strerror or error}); pass a writable --trainer.default_root_dir.") from None
 
 
+def describe(model) -> str:
+    """``Flatten → Layer(784, 800, relu) → …``: a network in one line, from each layer's own description."""
+    layers = getattr(model, "layers", None) or list(model.children())
+    return " → ".join(f"{type(layer).__name__}({re.sub(r'[a-z_]+=', '', layer.extra_repr())})".replace("()", "")
+                      for layer in layers)
+
+
 class Summary(pl.Callback):
-    """Prints one line at the end of ``fit`` (epochs and seconds) and, when the progress bar is off, one line
-    per epoch with the validation metrics and the seconds of training so far."""
+    """What a run prints besides the progress bar: the network before fit, one line per epoch when the bar is
+    off, and at the end of fit the epochs this process ran and their seconds."""
 
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self._start = time.perf_counter()
+        if trainer.is_global_zero:
+            n = sum(p.numel() for p in pl_module.parameters())
+            print(f"dlref: {pl_module.hparams.network}, {n:,} parameters: {describe(pl_module.model)}", flush=True)
+
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._first_epoch = trainer.current_epoch  # after a resume, the epochs before it ran elsewhere
 
     def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         # Not on_validation_epoch_end: callbacks run before the module's own hook, where the epoch's metrics
@@ -91,9 +108,41 @@ class Summary(pl.Callback):
                   f"({time.perf_counter() - self._start:.1f} s)", flush=True)
 
     def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if trainer.is_global_zero and hasattr(self, "_start"):
-            print(f"dlref: fit ran {trainer.current_epoch} epochs in {time.perf_counter() - self._start:.1f} s "
-                  "(training and validation)", flush=True)
+        if trainer.is_global_zero and hasattr(self, "_first_epoch"):
+            ran = trainer.current_epoch - self._first_epoch
+            print(f"dlref: fit ran {ran} epoch{'s' if ran != 1 else ''} in {time.perf_counter() - self._start:.1f} s"
+                  f" (training and validation), up to epoch {trainer.current_epoch} of {trainer.max_epochs}",
+                  flush=True)
+
+
+class EpochBar(TQDMProgressBar):
+    """Lightning's progress bar, counting epochs from 1 as every dlref line and figure does."""
+
+    def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        super().on_train_epoch_start(trainer, pl_module)
+        self.train_progress_bar.set_description(f"Epoch {trainer.current_epoch + 1}/{trainer.max_epochs}")
+
+    def get_metrics(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> dict:
+        return {k: v for k, v in super().get_metrics(trainer, pl_module).items() if k != "v_num"}
+
+
+class SaveFitConfig(SaveConfigCallback):
+    """``config.yaml`` in the run folder of a fit; test, validate and predict add nothing to a run's folder."""
+
+    def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        if stage == "fit":
+            super().setup(trainer, pl_module, stage)
+
+
+def quiet() -> None:
+    """Keep third-party banners, tips and deprecation notices off the console (``--verbose`` keeps them)."""
+    for name in ("lightning.pytorch", "lightning.fabric"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    for category in (DeprecationWarning, FutureWarning):
+        warnings.filterwarnings("ignore", category=category)
+    warnings.filterwarnings("ignore", ".*smaller than the logging interval.*")  # dlref logs per epoch only
+    warnings.filterwarnings("ignore", ".*is deprecated.*")
+    warnings.filterwarnings("ignore", ".*sync_dist=True.*")  # the training metrics are summed over processes first
 
 
 class DlrefCLI(LightningCLI):
@@ -107,6 +156,7 @@ class DlrefCLI(LightningCLI):
         parser.add_lightning_class_args(pl.callbacks.ModelCheckpoint, "checkpoint")
         parser.set_defaults({f"checkpoint.{k}": v for k, v in CHECKPOINT.items()})
         parser.add_lightning_class_args(LastCheckpoint, "last")
+        parser.add_lightning_class_args(Figures, "figures")
         if self._subcommand == "fit":  # `dlref test --test_after_fit` would mean nothing: not offered there
             parser.add_argument("--test_after_fit", type=bool, default=True,
                                 help="after fit, evaluate the best checkpoint once on the test set")
@@ -122,6 +172,11 @@ class DlrefCLI(LightningCLI):
 
     def before_instantiate_classes(self) -> None:
         config = self.config[self.subcommand] if self.subcommand else self.config
+        if self.subcommand in ("test", "validate", "predict"):
+            config.trainer.logger = False  # they write into the run they evaluate, never a new version_N
+        if config.trainer.enable_progress_bar is False:  # Lightning refuses a bar it was told not to show
+            self.trainer_defaults["callbacks"] = [c for c in self.trainer_defaults["callbacks"]
+                                                  if not isinstance(c, TQDMProgressBar)]
         loggers = [lg for lg in (config.trainer.logger if isinstance(config.trainer.logger, list) else [])
                    if getattr(lg, "init_args", None) is not None]
         for logger in loggers:
@@ -129,7 +184,7 @@ class DlrefCLI(LightningCLI):
                 logger.init_args.name = config.model.network  # runs/fcn/version_0/...
             if logger.init_args.get("save_dir") == RUNS_DIR and config.trainer.default_root_dir:
                 logger.init_args.save_dir = config.trainer.default_root_dir  # --trainer.default_root_dir moves it all
-        if loggers and self.subcommand and loggers[0].init_args.get("version") is None:
+        if loggers and self.subcommand == "fit" and loggers[0].init_args.get("version") is None:
             first = loggers[0].init_args
             if _rank_zero():  # claimed once, then handed to the DDP processes rank 0 starts
                 version = claim_version(Path(first.save_dir, first.name))
@@ -197,16 +252,25 @@ class DlrefCLI(LightningCLI):
                 "--ckpt_path runs/fcn/version_0/checkpoints/best.ckpt."
             )
 
+    def _figures(self) -> Figures | None:
+        return next((c for c in self.trainer.callbacks if isinstance(c, Figures) and c.enabled), None)
+
     def _test(self, ckpt: str, folder: Path, test) -> None:
-        """Check the record can be written, test, record the use, then show the result."""
+        """Check the record can be written, test, record the use, then show the result and the files."""
         if self.trainer.is_global_zero:
             testonce.before_test(folder)
+        figures = self._figures()
+        if figures is not None:
+            figures.dirpath = str(folder)
         metrics = {k: float(v) for k, v in test()[0].items() if k.startswith("test/")}
-        if self.trainer.is_global_zero and metrics:
-            count = testonce.record(folder, ckpt, metrics)
-            print(f"dlref: {self.model.hparams.network} test accuracy {metrics['test/acc']:.2%}, test loss "
-                  f"{metrics['test/loss']:.4f} (use {count} of this run's test set, recorded in "
-                  f"{folder / testonce.TEST_RESULTS})", flush=True)
+        if not self.trainer.is_global_zero or not metrics:
+            return
+        count = testonce.record(folder, ckpt, metrics)
+        print(f"dlref: run folder {folder}", flush=True)
+        print(f"dlref: tested {ckpt}: test accuracy {metrics['test/acc']:.2%}, test loss {metrics['test/loss']:.4f} "
+              f"(use {count} of this run's test set, recorded in {testonce.TEST_RESULTS})", flush=True)
+        if figures is not None and figures.written:
+            print(f"dlref: figures {', '.join(str(path) for path in figures.written)}", flush=True)
 
     def test(self, **kwargs) -> None:  # the `dlref test` subcommand
         ckpt = kwargs["ckpt_path"]
@@ -214,6 +278,12 @@ class DlrefCLI(LightningCLI):
 
     def before_validate(self) -> None:
         self._checked_ckpt()
+
+    def validate(self, **kwargs) -> None:  # the `dlref validate` subcommand: a result to read, no files
+        metrics = self.trainer.validate(**{**kwargs, "verbose": False})[0]
+        if self.trainer.is_global_zero and "val/acc" in metrics:
+            print(f"dlref: validated {kwargs.get('ckpt_path') or 'the initial weights'}: val accuracy "
+                  f"{float(metrics['val/acc']):.2%}, val loss {float(metrics['val/loss']):.4f}", flush=True)
 
     def before_predict(self) -> None:
         self._checked_ckpt()
@@ -227,10 +297,12 @@ def _cli(args: list[str], run: bool = True) -> DlrefCLI:
         MNISTDataModule,
         trainer_defaults={
             "logger": _loggers(),
-            "callbacks": [Summary(), GracefulStop()],
+            "callbacks": [Summary(), EpochBar(), GracefulStop()],
+            "enable_model_summary": False,  # Summary prints the network in one line
             "default_root_dir": RUNS_DIR,
             "plugins": [{"class_path": "dlref.lightning.checkpoints.AtomicCheckpointIO"}],
         },
+        save_config_callback=SaveFitConfig,
         save_config_kwargs={"overwrite": False},
         seed_everything_default=0,
         args=args,
@@ -240,9 +312,11 @@ def _cli(args: list[str], run: bool = True) -> DlrefCLI:
 
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
+    if "--verbose" not in args:
+        quiet()
 
     def command() -> None:
-        _cli([a for a in args if a != "--debug"])
+        _cli([a for a in args if a not in ("--debug", "--verbose")])
 
     code = run("dlref", command, debug=debugging(args))
     for folder in _CLAIMED if code else []:

@@ -53,14 +53,15 @@ class Figures(History):
     ``representations.png`` after test.
 
     Args:
+        enabled: ``False`` draws nothing (``--figures.enabled=false``).
         dirpath: folder for the PNG files; ``None`` takes ``trainer.log_dir``.
         max_misclassified: how many wrong test digits the grid shows.
         digit: index of the test image drawn layer by layer in ``representations.png``.
     """
 
-    def __init__(self, dirpath: str | None = None, max_misclassified: int = 32, digit: int = 0):
+    def __init__(self, enabled: bool = True, dirpath: str | None = None, max_misclassified: int = 32, digit: int = 0):
         super().__init__()
-        self.dirpath, self.max_misclassified, self.digit = dirpath, max_misclassified, digit
+        self.enabled, self.dirpath, self.max_misclassified, self.digit = enabled, dirpath, max_misclassified, digit
         self.written: list[Path] = []  # the files written so far
         self.confusion = None  # after test: the confusion matrix (classes, classes), rows true, columns predicted
         self.shown_misclassified = 0
@@ -72,18 +73,23 @@ class Figures(History):
         return str(pl_module.hparams.get("network", type(pl_module).__name__)).upper()
 
     def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if trainer.is_global_zero and any(self.history.values()):
-            path = figures.learning_curves(self.history, self._dir(trainer) / "learning_curves.png",
+        folder = self._dir(trainer) if self.enabled else None  # trainer.log_dir is a collective: every rank asks
+        if self.enabled and trainer.is_global_zero and any(self.history.values()):
+            path = figures.learning_curves(self.history, folder / "learning_curves.png",
                                            f"{self._title(pl_module)}: learning curves")
             self.written.append(path)
 
     def on_test_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if not self.enabled:
+            return
         self._confusion = MulticlassConfusionMatrix(pl_module.hparams.get("num_classes", 10)).to(pl_module.device)
         self._wrong = []  # (image, true, predicted), at most max_misclassified
         self._example = None  # (image, label) of test image number `digit`
         self._seen = 0
 
     def on_test_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0) -> None:
+        if not self.enabled:
+            return
         X, t = batch
         with torch.no_grad():
             Y = pl_module(X).argmax(dim=1)  # test_step returns nothing: predict again, once per batch
@@ -99,10 +105,12 @@ class Figures(History):
                 self._wrong.append((X[wrong].detach().cpu(), t[wrong].cpu(), Y[wrong].cpu()))
 
     def on_test_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if not self.enabled:
+            return
         self.confusion = self._confusion.compute().cpu()  # [true, predicted], summed over every process
+        folder, title = self._dir(trainer), self._title(pl_module)  # log_dir: a collective, asked on every rank
         if not trainer.is_global_zero:
             return
-        folder, title = self._dir(trainer), self._title(pl_module)
         self.written.append(figures.confusion_matrix(self.confusion, folder / "confusion_matrix.png",
                                                      f"{title}, confusion matrix on the test set"))
         images, true, predicted = (torch.cat(parts) for parts in zip(*self._wrong)) if self._wrong else (

@@ -20,7 +20,7 @@ TEST_RESULTS = "test_results.jsonl"
 
 def run_dir(ckpt_path) -> Path:
     """The folder a checkpoint's test results belong in."""
-    folder = Path(ckpt_path).resolve().parent
+    folder = Path(ckpt_path).parent
     return folder.parent if folder.name == "checkpoints" else folder
 
 
