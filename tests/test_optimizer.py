@@ -262,9 +262,9 @@ def test_update_with_gradients_is_the_pure_rule_for_a_list_too():
                                              r"pass the loss tensor itself, not loss.item\(\)\."),
     (lambda loss, W: loss.detach(), TypeError, r"found \(a tensor of shape \(3, 4\) that carries a graph, a tensor of "
                                                r"shape \(\)\); compute the loss with gradients enabled"),
-    (lambda loss, W: torch.ones(4, 3), TypeError, r"gradients shaped like W\) or \(weights, a 0-dim loss that carries a "
-                                                  r"graph\), found \(a tensor of shape \(3, 4\) that carries a graph, "
-                                                  r"a tensor of shape \(4, 3\)\)"),
+    (lambda loss, W: torch.ones(4, 3), TypeError,
+     r"gradients shaped like W\) or \(weights, a 0-dim loss that carries a graph\), found \(a tensor of shape "
+     r"\(3, 4\) that carries a graph, a tensor of shape \(4, 3\)\)"),
 ])
 def test_update_tells_a_loss_from_gradients_and_refuses_anything_else(second, error, words):
     model = _model()
@@ -278,7 +278,8 @@ def test_update_tells_a_loss_from_gradients_and_refuses_anything_else(second, er
 def test_update_refuses_what_holds_no_weights():
     model = _model()
     opt = dlref.SGD(model.parameters(), lr=0.1)
-    with pytest.raises(TypeError, match=r"expected weights \(a tensor, a layer, a model or a list of them\), found a str"):
+    words = r"expected weights \(a tensor, a layer, a model or a list of them\), found a str"
+    with pytest.raises(TypeError, match=words):
         opt.update("W", _slide_loss(model))
     model.requires_grad_(False)
     loss = _slide_loss(model) + torch.zeros((), requires_grad=True)
