@@ -22,14 +22,14 @@ class Model(nn.Module):
         for layer in layers:
             self.add(layer)
 
-    def add(self, layer: nn.Module) -> "Model":
+    def add(self, layer: nn.Module) -> None:
+        """The slide's ``model.add(layer)``: ``layer`` becomes the last layer."""
         if not isinstance(layer, nn.Module):
             raise TypeError(
                 f"Model.add expected a layer (an nn.Module such as dlref.Layer), found "
                 f"{type(layer).__name__}; wrap the function in a layer first."
             )
         self.layers.append(layer)
-        return self
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         if not isinstance(X, torch.Tensor):
