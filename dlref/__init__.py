@@ -2,7 +2,7 @@
 
 Slide → name: Layers → ``Layer`` and the activations; Models → ``Model``;
 Loss function → ``cross_entropy_error``, ``cross_entropy``,
-``mean_squared_error``; Optimizer → ``SGD``; Training → ``train``;
+``mean_squared_error``; Back propagation, Optimizer → ``SGD`` and its ``update``; Training → ``train``;
 Evaluation → ``evaluate``, ``split``; CNN → ``ConvLayer``, ``MaxPool``, ``Flatten``;
 RNN → ``LSTMLayer``; FCN/CNN/LSTM networks → ``dlref.networks``. The core
 imports only torch.

@@ -1,4 +1,4 @@
-"""SGD — the "Back propagation" and "Optimizer" slides: ``W ← W − η ∂L/∂W``.
+"""SGD — the "Optimizer" slide: ``W ← W − η ∂L/∂W``.
 
 The slide's rule is the last line of ``_update``; momentum, dampening, weight decay, Nesterov and
 maximize come before it in torch's order, so that ``SGD`` is bit for bit
@@ -10,22 +10,18 @@ option with ``torch.equal``). Per step, with gradient ``g = ∂L/∂W`` (``-g`` 
     g ← g + μ·b if nesterov else b
     W ← W − η·g
 
-The slide's calls work as written; ``update`` tells them apart by its second argument:
-
-    optimizer = SGD(0.001)                  a learning rate alone: it takes the weights update is given
-    W = optimizer.update(W, gradients)      gradients shaped like W: returns W − η·gradients, changes nothing
-    optimizer.update(model.W, loss)         a loss (a 0-dim tensor that carries a graph): back-propagate
-    optimizer.update([layer1, layer2], loss)    it to the given weights, then one step on each of them
-
-Anything else (a loss read out with ``loss.item()``, gradients of another shape) is one sentence.
+The slide's ``optimizer = new SGD(0.001)`` is ``SGD(0.001)``: a learning rate alone, the weights
+given later to ``update`` (``dlref/backpropagation.py``: ``update(W, gradients)``,
+``update(model.W, loss)``, ``update([layer1, layer2, layer3], loss)``). A NaN or infinite option,
+which torch accepts, is refused with the option's name, for the constructor and every param group.
 """
 
 import math
-from collections.abc import Iterable
 
 import torch
-from torch import nn
 from torch.optim import Optimizer
+
+from .backpropagation import Update
 
 # torch.optim.SGD's message prefix for each option, and an example value to suggest.
 _OPTIONS = {
@@ -44,14 +40,11 @@ def _check_option(key: str, value) -> None:
         raise ValueError(f"{prefix}: {value} (expected a finite {key}{' >= 0' if signed else ''}; pass e.g. {example})")
 
 
-def _describe(x) -> str:
-    if isinstance(x, torch.Tensor):
-        return f"a tensor of shape {tuple(x.shape)}{' that carries a graph' if x.requires_grad else ''}"
-    return f"a {type(x).__name__}" + (f" of {len(x)}" if isinstance(x, (list, tuple)) else "")
+class SGD(Update, Optimizer):
+    """Stochastic gradient descent; the constructor is ``torch.optim.SGD``'s, or the slide's ``SGD(lr)``.
 
-
-class SGD(Optimizer):
-    """Stochastic gradient descent; the constructor is ``torch.optim.SGD``'s, or the slide's ``SGD(lr)``."""
+    ``update``, the slide's call, comes from ``Update`` (``dlref/backpropagation.py``).
+    """
 
     def __init__(
         self,
@@ -136,55 +129,3 @@ class SGD(Optimizer):
                 b.mul_(momentum).add_(g, alpha=1 - dampening)
             g = g.add(b, alpha=momentum) if nesterov else b
         W.add_(g, alpha=-lr)  # W ← W − η·g
-
-    def update(self, W, gradients_or_loss):
-        """The slide's ``update`` (module docstring): ``W − η·gradients``, or back-propagate a loss and step."""
-        loss = gradients_or_loss
-        if isinstance(loss, torch.Tensor) and loss.dim() == 0 and loss.requires_grad:
-            weights = self._hold(W)
-            self.zero_grad()  # every gradient this optimizer holds: only this loss's count
-            loss.backward(inputs=weights)  # ∂L/∂W for each given W
-            self.step()  # W ← W − η ∂L/∂W
-            return None
-        return self._rule(W, gradients_or_loss)
-
-    def _rule(self, W, gradients):
-        if isinstance(W, torch.Tensor) and isinstance(gradients, torch.Tensor) and gradients.shape == W.shape:
-            held = [g for g in self.param_groups if any(p is W for p in g["params"])]
-            return W - (held or self.param_groups)[0]["lr"] * gradients  # W − η·gradients, a new tensor
-        pairs = isinstance(W, (list, tuple)) and isinstance(gradients, (list, tuple)) and len(W) == len(gradients)
-        if pairs and all(isinstance(w, torch.Tensor) for w in W):  # update(model.W, torch.autograd.grad(…))
-            return [self._rule(w, g) for w, g in zip(W, gradients)]
-        hint = ("pass the loss tensor itself, not loss.item()" if isinstance(gradients, (int, float))
-                else "compute the loss with gradients enabled (not under torch.no_grad, not detached)"
-                if isinstance(gradients, torch.Tensor) and gradients.dim() == 0
-                else "call optimizer.update(model.W, loss) to train, or update(W, gradients) for W − η·gradients")
-        raise TypeError(
-            f"SGD.update expected (W, gradients shaped like W) or (weights, a 0-dim loss that carries a graph), "
-            f"found ({_describe(W)}, {_describe(gradients)}); {hint}."
-        )
-
-    def _hold(self, W) -> list[torch.Tensor]:
-        """The tensors behind a tensor, a layer, a model or a list of them; those this optimizer holds."""
-        items = [W] if isinstance(W, (torch.Tensor, nn.Module)) else list(W) if isinstance(W, Iterable) else [W]
-        if not all(isinstance(item, (torch.Tensor, nn.Module)) for item in items):
-            raise TypeError(f"SGD.update expected weights (a tensor, a layer, a model or a list of them), found "
-                            f"{_describe(W)}; call optimizer.update(model.W, loss) or update([layer1, layer2], loss).")
-        tensors = [p for item in items for p in ([item] if isinstance(item, torch.Tensor) else item.parameters())]
-        weights = list(dict.fromkeys(p for p in tensors if p.requires_grad))  # frozen ones left out, each once
-        if not weights:
-            raise ValueError(f"SGD.update expected weights that require gradients, found none in {_describe(W)}; "
-                             "pass model.W, the layers or the model that computed the loss.")
-        held = {id(p) for group in self.param_groups for p in group["params"]}
-        missing = [p for p in weights if id(p) not in held]
-        if missing and not self.takes_weights:
-            raise ValueError(
-                f"SGD.update expected weights this optimizer holds, found {len(missing)} it was not given; build it "
-                "with SGD(model.parameters(), lr=...) for the same model, or SGD(lr) to take the weights it is given."
-            )
-        if missing:  # SGD(lr): adopt them, with the first group's lr, momentum …
-            group = {k: v for k, v in self.param_groups[0].items() if k != "params"}
-            if not self.param_groups[0]["params"]:
-                self.param_groups.pop(0)  # the empty group SGD(lr) started with
-            self.add_param_group({**group, "params": missing})
-        return weights
