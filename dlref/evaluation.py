@@ -60,6 +60,20 @@ def _labels(rawData) -> torch.Tensor | None:
     return None
 
 
+def _stratified(order: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """``order`` (a shuffle) rearranged so that any first part of it holds each class in its share.
+
+    The k-th of a class's n examples (k = 0, 1, …, in shuffled order) is placed at (k + ½) / n; sorted
+    by that place, the classes interleave evenly, so the first 80% hold 80% of each class, to ±1.
+    """
+    _, y = torch.unique(labels[order], return_inverse=True)  # the class 0, 1, … of each shuffled example
+    by_class = torch.argsort(y, stable=True)  # positions in order, grouped by class, shuffled within
+    counts = torch.bincount(y)
+    k = torch.arange(len(order)) - (counts.cumsum(0) - counts)[y[by_class]]  # 0, 1, … within each class
+    place = (k + 0.5) / counts[y[by_class]]
+    return order[by_class][torch.argsort(place, stable=True)]
+
+
 def split(rawData, fraction: float = 0.8, seed: int = 0, stratify: bool = True):
     """``(train, validation)``: ``fraction`` of the examples for training, the rest for validation."""
     pair = isinstance(rawData, tuple) and len(rawData) > 0 and all(isinstance(x, torch.Tensor) for x in rawData)
@@ -77,13 +91,8 @@ def split(rawData, fraction: float = 0.8, seed: int = 0, stratify: bool = True):
                          f"e.g. 0.8 for 80% training, found {fraction!r} of {n} examples; pass 0 < fraction < 1.")
     order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))  # a shuffle of 0 … n − 1
     labels = _labels(rawData) if stratify else None
-    if labels is not None:  # each example's place within its class, as a share; the smallest shares train
-        _, y = torch.unique(labels[order], return_inverse=True)
-        by_class = torch.argsort(y, stable=True)  # the shuffled examples, grouped by class
-        counts = torch.bincount(y)
-        rank = torch.arange(n) - (counts.cumsum(0) - counts)[y[by_class]]  # 0, 1, … within each class
-        share = (rank + 0.5) / counts[y[by_class]]
-        order = order[by_class][torch.argsort(share, stable=True)]
+    if labels is not None:
+        order = _stratified(order, labels)
     parts = order[:n_train].sort().values, order[n_train:].sort().values  # each in the original order
     if isinstance(rawData, list):
         return tuple([rawData[i] for i in idx.tolist()] for idx in parts)

@@ -23,6 +23,8 @@ Torch twins: ``F.nll_loss(torch.log(y), t)`` and ``F.cross_entropy(x, t)``;
 from collections.abc import Callable
 
 import torch
+import torch.nn.functional as F
+from torch import nn
 
 from .activations import identity, softmax
 from .model import output_activation
@@ -108,17 +110,20 @@ def mean_squared_error(y: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
 def check_output(model, loss_fn, caller: str) -> None:
     """Refuse a model whose output does not match ``loss_fn``, from the layers alone (once, before a loop)."""
     last = output_activation(model)
-    if loss_fn is cross_entropy and last is softmax:
+    on_logits = loss_fn is cross_entropy or loss_fn is F.cross_entropy or isinstance(loss_fn, nn.CrossEntropyLoss)
+    if on_logits and last is softmax:
+        name = "dlref.cross_entropy" if loss_fn is cross_entropy else f"torch's {type(loss_fn).__name__}"
+        name = "torch's F.cross_entropy" if loss_fn is F.cross_entropy else name
         raise ValueError(
-            f"{caller} expected a model that returns logits for dlref.cross_entropy (it applies the softmax "
+            f"{caller} expected a model that returns logits for {name} (it applies the softmax "
             "itself), found a last layer with activate=softmax; build it with activate=dlref.identity, or pass "
             "dlref.cross_entropy_error, the slide's formula on probabilities."
         )
     if loss_fn is cross_entropy_error and last is identity:
         raise ValueError(
-            f"{caller} expected a model that returns probabilities for dlref.cross_entropy_error (log y of a "
-            "logit is not defined), found a last layer that returns logits; pass dlref.cross_entropy, or end "
-            "the model with activate=dlref.softmax."
+            f"{caller} expected a model that returns probabilities for dlref.cross_entropy_error (the log of a "
+            "negative logit is not defined), found a last layer that returns logits; pass dlref.cross_entropy, or "
+            "end the model with activate=dlref.softmax."
         )
 
 

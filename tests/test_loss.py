@@ -122,3 +122,11 @@ def test_check_output_refuses_a_loss_that_does_not_match_the_last_layer(last, lo
     check_output(model, other, "train")  # the matching loss passes
     check_output(model, dlref.mean_squared_error, "train")  # the slide's MSE fits either output
     assert loss_for(model) is other
+
+
+@pytest.mark.parametrize("loss_fn, name", [(F.cross_entropy, "torch's F.cross_entropy"),
+                                           (torch.nn.CrossEntropyLoss(), "torch's CrossEntropyLoss")])
+def test_check_output_knows_torchs_cross_entropy_expects_logits_too(loss_fn, name):
+    model = torch.nn.Sequential(torch.nn.Linear(5, 3), torch.nn.Softmax(dim=1))
+    with pytest.raises(ValueError, match=rf"^evaluate expected a model that returns logits for {name} \(it applies"):
+        check_output(model, loss_fn, "evaluate")
