@@ -1,7 +1,8 @@
 """The deck's code snippets, transliterated into Python, in the deck's order, with its names and call shapes.
 
-Each test quotes the slide's pseudocode (as the deck and issue 14 give it), runs the Python line
-for line, and checks that it does what the slide says, usually against dlref's own class. Where
+Each test quotes the slide's pseudocode (as issue 14 and DESIGN.md quote the deck, which is not in
+this repository), runs the Python line for line, and checks that it does what the slide says,
+usually against dlref's own class. Where
 Python or torch must differ from the pseudocode, the comment says so in one line:
 
 - ``new SGD(0.001)`` is ``SGD(0.001)``: Python has no ``new``.
