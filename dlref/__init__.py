@@ -2,8 +2,8 @@
 
 Slide → name: Layers → ``Layer`` and the activations; Models → ``Model``;
 Loss function → ``cross_entropy_error``, ``cross_entropy``,
-``mean_squared_error``; Optimizer → ``SGD``; Training → ``train``;
-Evaluation → ``evaluate``; CNN → ``ConvLayer``, ``MaxPool``, ``Flatten``;
+``mean_squared_error``; Back propagation, Optimizer → ``SGD`` and its ``update``; Training → ``train``;
+Evaluation → ``evaluate``, ``split``; CNN → ``ConvLayer``, ``MaxPool``, ``Flatten``;
 RNN → ``LSTMLayer``; FCN/CNN/LSTM networks → ``dlref.networks``. The core
 imports only torch.
 """
@@ -12,18 +12,19 @@ from . import networks
 from .activations import Activation, identity, relu, sigmoid, softmax, tanh
 from .conv import ConvLayer
 from .dropout import Dropout
+from .evaluation import evaluate, split
 from .layer import Layer
 from .loss import cross_entropy, cross_entropy_error, log_softmax, mean_squared_error
 from .lstm import LSTMLayer
 from .model import Model
 from .optimizer import SGD
 from .pooling import Flatten, LastHidden, MaxPool, Rows
-from .training import evaluate, train
+from .training import train
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Activation", "ConvLayer", "Dropout", "Flatten", "LSTMLayer", "LastHidden", "Layer", "MaxPool", "Model", "Rows",
     "SGD", "cross_entropy", "cross_entropy_error", "evaluate", "identity", "log_softmax", "mean_squared_error",
-    "networks", "relu", "sigmoid", "softmax", "tanh", "train",
+    "networks", "relu", "sigmoid", "softmax", "split", "tanh", "train",
 ]

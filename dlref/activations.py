@@ -1,9 +1,10 @@
 """Activations — the "Layers" slide: ``Y = activate(W·X + B)``.
 
-The slide defines ``ReLU = x > 0 ? x : 0``. Each function here is the plain
-formula written with torch ops so autograd differentiates it; the torch twins
-are ``torch.relu``, ``torch.sigmoid``, ``torch.tanh`` and ``torch.softmax``
-(tested equal, outputs and gradients, in ``tests/test_activations.py``).
+The slide defines ``ReLU = x > 0 ? x : 0``. Each function's docstring gives its
+formula; each is computed by its torch twin's kernel (``torch.relu``,
+``torch.sigmoid``, ``torch.tanh``, ``torch.softmax``: one fused, numerically
+careful kernel forward and backward). ``tests/test_activations.py`` checks each
+against the literal formula, outputs and gradients.
 """
 
 import torch
@@ -26,13 +27,13 @@ def tanh(x: torch.Tensor) -> torch.Tensor:
 
 
 def softmax(x: torch.Tensor) -> torch.Tensor:
-    """``softmax(x)_k = e^{x_k} / Σ_j e^{x_j}`` over the last axis.
+    """``softmax(x)_k = e^{x_k} / Σ_j e^{x_j}`` over the last axis: probabilities that sum to 1.
 
-    The maximum is subtracted first: the same value, but ``e^{x}`` never
-    overflows. Twin: ``torch.softmax(x, dim=-1)``.
+    Computed by ``torch.softmax`` (its twin), which subtracts the maximum first: the same value, but
+    ``e^{x}`` never overflows. Its autograd node (``SoftmaxBackward0``) is also how
+    ``dlref.cross_entropy`` recognises probabilities passed where it expects logits.
     """
-    z = torch.exp(x - x.amax(dim=-1, keepdim=True))
-    return z / z.sum(dim=-1, keepdim=True)
+    return torch.softmax(x, dim=-1)
 
 
 def identity(x: torch.Tensor) -> torch.Tensor:

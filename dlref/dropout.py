@@ -10,10 +10,17 @@ In evaluation (``model.eval()``) ``Y = X``: nothing is dropped and nothing needs
 way (``bernoulli_(1 − p)``, then ``/ (1 − p)``), so with the same seed both give the same tensor.
 """
 
+import math
+
 import torch
 from torch import nn
 
 from .errors import check_float
+
+
+def is_probability(p) -> bool:
+    """A real number in [0, 1]: not a bool, a string or NaN."""
+    return isinstance(p, (int, float)) and not isinstance(p, bool) and math.isfinite(p) and 0 <= p <= 1
 
 
 class Dropout(nn.Module):
@@ -21,8 +28,8 @@ class Dropout(nn.Module):
 
     def __init__(self, p: float = 0.5):
         super().__init__()
-        if not 0.0 <= p <= 1.0:
-            raise ValueError(f"Dropout expected a probability 0 <= p <= 1, found p={p}; pass e.g. Dropout(0.5).")
+        if not is_probability(p):
+            raise ValueError(f"Dropout expected a probability 0 <= p <= 1, found p={p!r}; pass e.g. Dropout(0.5).")
         self.p = p
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:

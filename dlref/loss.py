@@ -12,11 +12,22 @@ training use ``cross_entropy`` on logits ``x``: with ``y = softmax(x)``,
 ``log y_k = x_k − log Σ_j e^{x_j}`` (log-sum-exp), which never takes the log
 of 0. Both agree wherever both are finite (``tests/test_loss.py``).
 
+Each expects its own kind of ``y``, and says so rather than return a wrong number: ``cross_entropy``
+refuses the output of a softmax (read from the autograd graph, not from the values: no sync), and
+``check_output`` refuses a model whose last layer does not match the loss, once, before a loop starts.
+
 Torch twins: ``F.nll_loss(torch.log(y), t)`` and ``F.cross_entropy(x, t)``;
 ``0.5 · F.mse_loss(y, t, reduction="sum") / batch``.
 """
 
+from collections.abc import Callable
+
 import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .activations import identity, softmax
+from .model import output_activation
 
 
 def _as_batch(y: torch.Tensor, t: torch.Tensor, name: str):
@@ -77,6 +88,11 @@ def cross_entropy(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
 
     The stable form to train with. Twin: ``F.cross_entropy(x, t)``.
     """
+    if x.grad_fn is not None and x.grad_fn.name() == "SoftmaxBackward0":  # graph metadata: no value is read
+        raise ValueError(
+            "cross_entropy expected logits (it applies the softmax itself), found the output of a softmax; "
+            "end the model with activate=dlref.identity, or use dlref.cross_entropy_error on probabilities."
+        )
     x, t = _as_batch(x, t, "cross_entropy")
     if not torch.is_floating_point(t):
         return -log_softmax(x).gather(1, t).mean()
@@ -89,3 +105,28 @@ def mean_squared_error(y: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
     if not torch.is_floating_point(t):
         t = torch.zeros_like(y).scatter_(1, t, 1.0)  # class indices → one-hot
     return 0.5 * ((y - t) ** 2).sum(dim=1).mean()
+
+
+def check_output(model, loss_fn, caller: str) -> None:
+    """Refuse a model whose output does not match ``loss_fn``, from the layers alone (once, before a loop)."""
+    last = output_activation(model)
+    on_logits = loss_fn is cross_entropy or loss_fn is F.cross_entropy or isinstance(loss_fn, nn.CrossEntropyLoss)
+    if on_logits and last is softmax:
+        name = "dlref.cross_entropy" if loss_fn is cross_entropy else f"torch's {type(loss_fn).__name__}"
+        name = "torch's F.cross_entropy" if loss_fn is F.cross_entropy else name
+        raise ValueError(
+            f"{caller} expected a model that returns logits for {name} (it applies the softmax "
+            "itself), found a last layer with activate=softmax; build it with activate=dlref.identity, or pass "
+            "dlref.cross_entropy_error, the slide's formula on probabilities."
+        )
+    if loss_fn is cross_entropy_error and last is identity:
+        raise ValueError(
+            f"{caller} expected a model that returns probabilities for dlref.cross_entropy_error (the log of a "
+            "negative logit is not defined), found a last layer that returns logits; pass dlref.cross_entropy, or "
+            "end the model with activate=dlref.softmax."
+        )
+
+
+def loss_for(model) -> Callable:
+    """The cross-entropy that matches the model: on probabilities after a softmax, else on logits."""
+    return cross_entropy_error if output_activation(model) is softmax else cross_entropy

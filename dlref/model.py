@@ -1,12 +1,16 @@
 """Model — the "Models" slide: ``model.add(layer)``; ``predict(X) = layer3(layer2(layer1(X)))``.
 
-A ``Model`` is a list of layers applied in order; any ``nn.Module`` that maps
-a tensor to a tensor can be added (``Layer``, ``ConvLayer``, pooling, dropout…).
+A ``Model`` is a list of layers, ``model.layers``, applied in order; any ``nn.Module`` that maps
+a tensor to a tensor can be added (``Layer``, ``ConvLayer``, pooling, dropout…). ``model.W`` is
+the slide's "the model's weights", what ``optimizer.update(model.W, loss)`` adjusts: every
+parameter of every layer, biases included (``list(model.parameters())``).
 Torch twin: ``nn.Sequential``.
 """
 
 import torch
 from torch import nn
+
+from .activations import identity, softmax
 
 
 class Model(nn.Module):
@@ -18,16 +22,16 @@ class Model(nn.Module):
         for layer in layers:
             self.add(layer)
 
-    def add(self, layer: nn.Module) -> "Model":
+    def add(self, layer: nn.Module) -> None:
+        """The slide's ``model.add(layer)``: ``layer`` becomes the last layer."""
         if not isinstance(layer, nn.Module):
             raise TypeError(
                 f"Model.add expected a layer (an nn.Module such as dlref.Layer), found "
                 f"{type(layer).__name__}; wrap the function in a layer first."
             )
         self.layers.append(layer)
-        return self
 
-    def predict(self, X: torch.Tensor) -> torch.Tensor:
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
         if not isinstance(X, torch.Tensor):
             raise TypeError(
                 f"Model.predict expected a torch.Tensor, found {type(X).__name__}; "
@@ -36,14 +40,52 @@ class Model(nn.Module):
         if len(self.layers) == 0:
             raise ValueError("Model.predict found a model with no layers; add layers with model.add(Layer(...)) first.")
         Y = X
-        for layer in self.layers:
+        for layer in self.layers:  # layer3(layer2(layer1(X)))
             Y = layer(Y)
         return Y
 
-    forward = predict
+    def predict(self, X: torch.Tensor) -> torch.Tensor:
+        """The slide's ``model.predict(X)``: the layers in order (``forward``).
+
+        It is ``model(X)``, torch's call, so forward hooks and a ``model.compile()`` apply to both.
+        """
+        return self(X)
+
+    @property
+    def W(self) -> list[torch.Tensor]:
+        """The slide's ``model.W``: every weight and bias, layer by layer, ``[layer1.W, layer1.B, …]``."""
+        return list(self.parameters())
 
     def __len__(self) -> int:
         return len(self.layers)
 
     def __getitem__(self, index: int) -> nn.Module:
         return self.layers[index]
+
+
+def as_model(model: nn.Module) -> Model:
+    """``model`` itself, or any other ``nn.Module`` as a one-layer ``Model`` (the same parameters),
+    so that ``model.predict(X)`` and ``model.W`` read as on the slides for a torch model too."""
+    if isinstance(model, Model):
+        return model
+    if not isinstance(model, nn.Module):
+        raise TypeError(
+            f"expected a model (dlref.Model or any nn.Module), found {type(model).__name__}; "
+            "build one with dlref.Model(dlref.Layer(...), ...)."
+        )
+    return Model(model)
+
+
+def output_activation(model: nn.Module):
+    """What the model's output passes through last: ``softmax`` (probabilities), ``identity`` (logits),
+    or ``None`` when its structure does not say. Read once from the layers, never from the values."""
+    while isinstance(model, (Model, nn.Sequential)) and len(model) > 0:
+        model = model[-1]
+    if isinstance(model, (nn.Softmax,)):
+        return softmax
+    if isinstance(model, nn.Linear):
+        return identity
+    activate = getattr(model, "activate", None)  # Layer, ConvLayer, Activation
+    if activate is softmax or activate is identity:
+        return activate
+    return None

@@ -18,7 +18,7 @@ from torch import nn
 
 from .activations import Activation, identity, relu
 from .conv import ConvLayer
-from .dropout import Dropout
+from .dropout import Dropout, is_probability
 from .layer import Layer
 from .lstm import LSTMLayer
 from .model import Model
@@ -26,12 +26,16 @@ from .pooling import Flatten, LastHidden, MaxPool, Rows
 
 
 def _check_sizes(name: str, **sizes) -> None:
-    bad = {k: v for k, v in sizes.items() if not isinstance(v, int) or v < 1}
+    bad = {k: v for k, v in sizes.items() if not isinstance(v, int) or isinstance(v, bool) or v < 1}
     if bad:
         raise ValueError(f"{name} expected positive int sizes, found {bad}; pass e.g. {name}(hidden=128).")
 
 
-def _dropout(p: float) -> list[nn.Module]:
+def _dropout(name: str, p: float) -> list[nn.Module]:
+    # p = 1 would drop every unit: a network that cannot learn, so builders stop below it.
+    if not is_probability(p) or p == 1:
+        raise ValueError(f"{name} expected a dropout probability 0 <= dropout < 1, found dropout={p!r}; "
+                         f"pass e.g. {name}(dropout=0.2), or dropout=0 for none.")
     return [Dropout(p)] if p > 0 else []
 
 
@@ -41,7 +45,7 @@ def fcn(in_features: int = 784, hidden: int = 800, classes: int = 10, dropout: f
     return Model(
         Flatten(),  # (batch, 1, 28, 28) → (batch, 784)
         Layer(in_features, hidden, relu),
-        *_dropout(dropout),
+        *_dropout("fcn", dropout),
         Layer(hidden, classes, identity),  # logits
     )
 
@@ -67,12 +71,17 @@ def cnn(
     The default 16/32 channels were chosen by measurement on a 2-core CPU: a training step of 128
     images takes about half as long as with 32/64 channels, and 16/32 reaches the targets (README).
     """
+    if not isinstance(channels, (tuple, list)) or len(channels) != 2:
+        raise ValueError(f"cnn expected channels as a pair (first, second), found {channels!r}; pass e.g. (16, 32).")
     c1, c2 = channels
     _check_sizes("cnn", in_channels=in_channels, c1=c1, c2=c2, kernel_size=kernel_size, hidden=hidden,
                  classes=classes, image_size=image_size)
     side = image_size // 2 // 2
     if side < 1:
         raise ValueError(f"cnn expected image_size >= 4 for two 2×2 poolings, found {image_size}; pass e.g. 28.")
+    if kernel_size % 2 == 0:
+        raise ValueError(f"cnn expected an odd kernel_size, so that padding kernel_size // 2 keeps each image's "
+                         f"size, found {kernel_size}; pass e.g. 3 or 5.")
     pad = kernel_size // 2
     return Model(
         ConvLayer(in_channels, c1, kernel_size, padding=pad, activate=identity),  # (batch, c1, 28, 28)
@@ -82,19 +91,22 @@ def cnn(
         MaxPool(2),  # (batch, c2, 7, 7)
         Activation(relu),
         Flatten(),  # (batch, c2·7·7)
-        *_dropout(dropout),
+        *_dropout("cnn", dropout),
         Layer(c2 * side * side, hidden, relu),
-        *_dropout(dropout),
+        *_dropout("cnn", dropout),
         Layer(hidden, classes, identity),  # logits
     )
 
 
-def lstm(input_size: int = 28, hidden: int = 128, classes: int = 10) -> Model:
-    """An LSTM over the image's rows of ``input_size`` pixels, classifying from ``h_T``."""
+def lstm(input_size: int = 28, hidden: int = 128, classes: int = 10, fast: bool = True) -> Model:
+    """An LSTM over the image's rows of ``input_size`` pixels, classifying from ``h_T``.
+
+    ``fast=False`` trains the literal six equations of ``dlref/lstm.py`` (same numbers, slower).
+    """
     _check_sizes("lstm", input_size=input_size, hidden=hidden, classes=classes)
     return Model(
         Rows(input_size),  # (batch, 1, 28, 28) or (batch, 784) → (batch, 28, 28): 28 steps of 28 pixels
-        LSTMLayer(input_size, hidden),  # → (H (batch, 28, hidden), (h_T, c_T))
+        LSTMLayer(input_size, hidden, fast=fast),  # → (H (batch, 28, hidden), (h_T, c_T))
         LastHidden(),  # → h_T (batch, hidden)
         Layer(hidden, classes, identity),  # logits
     )

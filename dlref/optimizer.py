@@ -1,35 +1,55 @@
-"""SGD — the "Back propagation" and "Optimizer" slides: ``W ← W − η ∂L/∂W``.
+"""SGD — the "Optimizer" slide: ``W ← W − η ∂L/∂W``.
 
-The slide's rule is the first line of ``_update``; momentum, dampening,
-weight decay, Nesterov and maximize follow in torch's order, so that ``SGD``
-is bit for bit ``torch.optim.SGD(..., foreach=False)`` — its torch twin
-(``tests/test_optimizer.py`` checks every option with ``torch.equal``).
-Per step, with gradient ``g = ∂L/∂W`` (``-g`` when maximizing):
+The slide's rule is the last line of ``_update``; momentum, dampening, weight decay, Nesterov and
+maximize come before it in torch's order, so that ``SGD`` is bit for bit
+``torch.optim.SGD(..., foreach=False)``, its torch twin (``tests/test_optimizer.py`` checks every
+option with ``torch.equal``). Per step, with gradient ``g = ∂L/∂W`` (``-g`` when maximizing):
 
     g ← g + λ·W                            weight decay λ (an L2 penalty λ/2·‖W‖²)
     b ← g on the first step, else μ·b + (1 − τ)·g     momentum μ, dampening τ
     g ← g + μ·b if nesterov else b
     W ← W − η·g
 
-The slide's forms work too: ``update(W, gradients)`` returns ``W − η·gradients``
-for a tensor, and ``optimizer.update([layer1, layer2, layer3], loss)`` back-
-propagates ``loss`` and takes one step.
+The slide's ``optimizer = new SGD(0.001)`` is ``SGD(0.001)``: a learning rate alone, the weights
+given later to ``update`` (``dlref/backpropagation.py``: ``update(W, gradients)``,
+``update(model.W, loss)``, ``update([layer1, layer2, layer3], loss)``). A NaN or infinite option,
+which torch accepts, is refused with the option's name, for the constructor and every param group.
 """
 
-from collections.abc import Iterable
+import math
 
 import torch
-from torch import nn
 from torch.optim import Optimizer
 
+from .backpropagation import Update
 
-class SGD(Optimizer):
-    """Stochastic gradient descent; the constructor is ``torch.optim.SGD``'s."""
+# torch.optim.SGD's message prefix for each option, and an example value to suggest.
+_OPTIONS = {
+    "lr": ("Invalid learning rate", "lr=0.1"),
+    "momentum": ("Invalid momentum value", "momentum=0.9"),
+    "weight_decay": ("Invalid weight_decay value", "weight_decay=5e-4"),
+    "dampening": ("Invalid dampening value", "dampening=0"),
+}
+
+
+def _check_option(key: str, value) -> None:
+    """torch refuses a negative lr, momentum or weight_decay, and lets NaN and infinity through: not here."""
+    signed = key != "dampening"  # torch does not bound the dampening
+    if (signed and value < 0.0) or not math.isfinite(float(value)):
+        prefix, example = _OPTIONS[key]
+        raise ValueError(f"{prefix}: {value} (expected a finite {key}{' >= 0' if signed else ''}; pass e.g. {example})")
+
+
+class SGD(Update, Optimizer):
+    """Stochastic gradient descent; the constructor is ``torch.optim.SGD``'s, or the slide's ``SGD(lr)``.
+
+    ``update``, the slide's call, comes from ``Update`` (``dlref/backpropagation.py``).
+    """
 
     def __init__(
         self,
-        params,
-        lr: float | torch.Tensor = 1e-3,
+        params=None,
+        lr: float | torch.Tensor | None = None,
         momentum: float = 0,
         dampening: float = 0,
         weight_decay: float | torch.Tensor = 0,
@@ -40,19 +60,18 @@ class SGD(Optimizer):
         differentiable: bool = False,
         fused: bool | None = None,
     ):
-        # torch.optim.SGD's checks, types and message prefixes; the rest says what to do.
+        if isinstance(params, (int, float)) and not isinstance(params, bool):  # the slide's new SGD(0.001)
+            if lr is not None:
+                raise TypeError(f"SGD expected one learning rate, found SGD({params}, lr={lr}); pass SGD({params}) "
+                                f"or SGD(model.parameters(), lr={lr}).")
+            params, lr = None, params
+        lr = 1e-3 if lr is None else lr  # torch.optim.SGD's default
+        # torch.optim.SGD's checks, types and message prefixes, then the ones it lacks (NaN, infinity).
         if isinstance(lr, torch.Tensor) and lr.numel() != 1:
             raise ValueError("Tensor lr must be 1-element")
-        if lr < 0.0:
-            raise ValueError(
-                f"Invalid learning rate: {lr} (expected lr >= 0; pass a positive step size such as lr=0.1)"
-            )
-        if momentum < 0.0:
-            raise ValueError(
-                f"Invalid momentum value: {momentum} (expected momentum >= 0, e.g. 0.9, or 0 for none)"
-            )
-        if weight_decay < 0.0:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay} (expected weight_decay >= 0, e.g. 5e-4)")
+        options = dict(lr=lr, momentum=momentum, weight_decay=weight_decay, dampening=dampening)
+        for key in _OPTIONS:
+            _check_option(key, options[key])
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError(
                 "Nesterov momentum requires a momentum and zero dampening "
@@ -63,12 +82,22 @@ class SGD(Optimizer):
                 "dlref.SGD computes one parameter at a time as on the slide; found fused=True or "
                 "differentiable=True: use torch.optim.SGD for those."
             )
+        self.takes_weights = params is None  # SGD(lr): the weights come with each update
         # The same keys as torch's param groups, so state dicts load either way.
         defaults = dict(
             lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay, nesterov=nesterov,
             maximize=maximize, foreach=foreach, differentiable=differentiable, fused=fused,
         )
-        super().__init__(params, defaults)
+        super().__init__([{"params": []}] if params is None else params, defaults)
+
+    def add_param_group(self, param_group: dict) -> None:
+        super().add_param_group(param_group)  # fills in the defaults
+        try:  # a group's own lr, momentum … are checked like the constructor's
+            for key in _OPTIONS:
+                _check_option(key, self.param_groups[-1][key])
+        except ValueError:
+            self.param_groups.pop()
+            raise
 
     @torch.no_grad()
     def step(self, closure=None):
@@ -100,31 +129,3 @@ class SGD(Optimizer):
                 b.mul_(momentum).add_(g, alpha=1 - dampening)
             g = g.add(b, alpha=momentum) if nesterov else b
         W.add_(g, alpha=-lr)  # W ← W − η·g
-
-    def update(self, W, gradients_or_loss):
-        """The slide's two calls.
-
-        ``update(W, gradients)`` with tensors: the pure rule, returns ``W − η·gradients``
-        (first group's ``η``) and changes nothing. ``update(layers, loss)`` with a
-        layer, a model or a list of layers: zero their gradients, back-propagate
-        ``loss`` and take one step.
-        """
-        if isinstance(W, torch.Tensor):
-            return W - self.param_groups[0]["lr"] * gradients_or_loss
-        layers = [W] if isinstance(W, nn.Module) else list(W) if isinstance(W, Iterable) else None
-        if not layers or not all(isinstance(layer, nn.Module) for layer in layers):
-            raise TypeError(
-                f"SGD.update expected a tensor W or a list of layers, found {type(W).__name__}; "
-                "call optimizer.update([layer1, layer2], loss) or optimizer.update(W, gradients)."
-            )
-        mine = {id(p) for group in self.param_groups for p in group["params"]}
-        params = [p for layer in layers for p in layer.parameters()]
-        if any(id(p) not in mine for p in params):
-            raise ValueError(
-                "SGD.update expected layers whose parameters this optimizer holds, found a parameter it "
-                "was not given; build it with SGD(model.parameters(), lr=...) for the same model."
-            )
-        for p in params:
-            p.grad = None
-        gradients_or_loss.backward()
-        self.step()

@@ -1,21 +1,46 @@
-"""train and evaluate — the "Training" and "Evaluation" slides, in plain Python.
+"""train — the "Training" slide's loop, in plain Python.
 
-    for each batch (X, t):  Y = model.predict(X); loss = loss_fn(Y, t); update
-    evaluate(model, data) → {"accuracy": …, "loss": …}
+    for each batch (X, target) in data:
+        Y = model.predict(X)
+        loss = LossFunction(Y, target)
+        optimizer.update(model.W, loss)      # back-propagation, then W ← W − η ∂L/∂W
 
-``data`` is any iterable of ``(X, target)`` batches (a list, a ``DataLoader``).
-The Lightning path (``dlref.lightning``) runs the same three lines per step;
-``tests/test_lightning.py`` checks both give the same parameters.
+``data`` is any iterable of ``(X, target)`` batches that can be read once per epoch (a list,
+``dlref.data.batches.Batches``, a ``DataLoader``). ``model`` is a ``dlref.Model`` or any ``nn.Module``;
+``optimizer`` is ``dlref.SGD`` or any torch optimizer (its ``update`` is then ``zero_grad``,
+``backward``, ``step``). The Lightning path (``dlref.lightning``) runs the same three lines per step;
+``tests/test_lightning.py`` checks both give the same parameters. Evaluation: ``dlref/evaluation.py``.
+
+No tensor is read back to the host inside an epoch: the choices below (the model's form, the loss
+that matches it, the kind of data) are made once, from their structure, before the loop.
 """
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 
 import torch
 from torch import nn
 
+from .loss import check_output
+from .model import as_model
 
-def _device(model: nn.Module) -> torch.device:
-    return next(model.parameters()).device
+
+class _Update:
+    """``optimizer.update(W, loss)`` for a torch optimizer: the three calls the slide's one stands for."""
+
+    def __init__(self, optimizer: torch.optim.Optimizer):
+        self.optimizer = optimizer
+
+    def update(self, W, loss: torch.Tensor) -> None:
+        self.optimizer.zero_grad()
+        loss.backward()  # ∂L/∂W for every W
+        self.optimizer.step()  # W ← W − η ∂L/∂W
+
+
+def device_of(model: nn.Module) -> torch.device:
+    """The device of the model's parameters (the batches are moved there)."""
+    for W in model.parameters():
+        return W.device
+    raise ValueError(f"expected a model with weights, found {type(model).__name__} without parameters; add a Layer.")
 
 
 def train(
@@ -27,42 +52,34 @@ def train(
     on_epoch_end: Callable[[int, float], None] | None = None,
 ) -> list[float]:
     """Train for ``epochs`` passes over ``data``; returns the mean training loss of each epoch."""
-    if epochs < 1:
+    if not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"train expected epochs >= 1, found {epochs}; pass how many passes over the data to make.")
-    device, history = _device(model), []
-    model.train()
+    if isinstance(data, Iterator) and epochs > 1:
+        raise ValueError(
+            f"train expected data it can read once per epoch for epochs={epochs}, found a one-shot "
+            f"{type(data).__name__} that is empty after its first pass; pass a list (list(data)), a Batches or a "
+            "DataLoader, or epochs=1."
+        )
+    model = as_model(model)  # a torch module becomes a one-layer Model: model.predict, model.W
+    check_output(model, loss_fn, "train")  # the softmax trap, from the layers alone
+    optimizer = optimizer if hasattr(optimizer, "update") else _Update(optimizer)
+    device, history = device_of(model), []
+    model.train()  # dropout on
     for epoch in range(epochs):
         total, count = torch.zeros((), dtype=torch.float64, device=device), 0
-        for X, t in data:
-            X, t = X.to(device, non_blocking=True), t.to(device, non_blocking=True)
-            Y = model(X)  # predict
-            loss = loss_fn(Y, t)
-            optimizer.zero_grad()
-            loss.backward()  # ∂L/∂W for every W
-            optimizer.step()  # W ← W − η ∂L/∂W
+        for X, target in data:
+            X, target = X.to(device, non_blocking=True), target.to(device, non_blocking=True)
+            Y = model.predict(X)
+            loss = loss_fn(Y, target)  # the slide's LossFunction(Y, target)
+            optimizer.update(model.W, loss)  # ∂L/∂W by back-propagation, then W ← W − η ∂L/∂W
             total += loss.detach() * len(X)  # summed on the device: no sync per step
             count += len(X)
-        history.append(total.item() / max(count, 1))
+        if count == 0:
+            raise ValueError(
+                f"train found no batches in data in epoch {epoch + 1}; pass a non-empty list, Batches or DataLoader "
+                "of (X, target) batches that can be read once per epoch."
+            )
+        history.append(total.item() / count)
         if on_epoch_end is not None:
             on_epoch_end(epoch, history[-1])
     return history
-
-
-@torch.no_grad()
-def evaluate(model: nn.Module, data: Iterable, loss_fn: Callable) -> dict[str, float]:
-    """Accuracy and mean loss of ``model`` over every example in ``data``."""
-    device, was_training = _device(model), model.training
-    model.eval()  # dropout off
-    loss_sum, correct = torch.zeros((), dtype=torch.float64, device=device), torch.zeros((), device=device)
-    count = 0
-    for X, t in data:
-        X, t = X.to(device, non_blocking=True), t.to(device, non_blocking=True)
-        Y = model(X)
-        loss_sum += loss_fn(Y, t) * len(X)
-        labels = t if not torch.is_floating_point(t) else t.argmax(dim=1)
-        correct += (Y.argmax(dim=1) == labels).sum()
-        count += len(X)
-    model.train(was_training)
-    if count == 0:
-        raise ValueError("evaluate found no examples in data; pass a non-empty iterable of (X, target) batches.")
-    return {"accuracy": correct.item() / count, "loss": loss_sum.item() / count}

@@ -4,11 +4,12 @@ from torch.testing import assert_close
 
 import dlref
 
+# Each activation against its literal formula (the functions run their torch twin's kernel).
 TWINS = [
-    (dlref.relu, torch.relu),
-    (dlref.sigmoid, torch.sigmoid),
-    (dlref.tanh, torch.tanh),
-    (dlref.softmax, lambda x: torch.softmax(x, dim=-1)),
+    (dlref.relu, lambda x: torch.where(x > 0, x, 0.0)),  # x > 0 ? x : 0
+    (dlref.sigmoid, lambda x: 1 / (1 + torch.exp(-x))),
+    (dlref.tanh, lambda x: (torch.exp(x) - torch.exp(-x)) / (torch.exp(x) + torch.exp(-x))),
+    (dlref.softmax, lambda x: torch.exp(x) / torch.exp(x).sum(dim=-1, keepdim=True)),
     (dlref.identity, lambda x: x),
 ]
 
@@ -36,6 +37,12 @@ def test_softmax_does_not_overflow_on_large_logits():
     y = dlref.softmax(torch.tensor([[1000.0, 0.0, -1000.0]]))
     assert torch.isfinite(y).all()
     assert_close(y.sum(dim=-1), torch.ones(1))
+    assert torch.equal(y, torch.softmax(torch.tensor([[1000.0, 0.0, -1000.0]]), dim=-1))  # its twin
+
+
+def test_softmax_output_is_recognisable_from_its_autograd_node():
+    # dlref.cross_entropy reads this node to refuse probabilities where it expects logits.
+    assert dlref.softmax(torch.randn(2, 3, requires_grad=True)).grad_fn.name() == "SoftmaxBackward0"
 
 
 @pytest.mark.parametrize("fn, twin", [(dlref.relu, torch.nn.ReLU()), (dlref.tanh, torch.nn.Tanh()),

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -41,8 +43,13 @@ def test_evaluation_mode_and_p_zero_are_the_identity_and_p_one_drops_all():
     assert not torch.equal(layer(X), X)
 
 
-def test_bad_probability_is_refused():
-    with pytest.raises(ValueError, match=r"0 <= p <= 1, found p=1.5"):
-        Dropout(1.5)
+@pytest.mark.parametrize("p", [1.5, -0.5, float("nan"), "0.5", True])
+def test_bad_probability_is_refused(p):
+    with pytest.raises(ValueError, match=rf"^Dropout expected a probability 0 <= p <= 1, found p={re.escape(repr(p))}; "
+                                         r"pass e\.g\. Dropout\(0\.5\)\.$"):
+        Dropout(p)
+
+
+def test_bad_input_dtype_is_refused():
     with pytest.raises(TypeError, match="floating-point"):
         Dropout(0.5)(torch.ones(3, dtype=torch.long))

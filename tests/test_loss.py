@@ -4,6 +4,7 @@ import torch.nn.functional as F
 from torch.testing import assert_close
 
 import dlref
+from dlref.loss import check_output, loss_for
 
 
 def _batch(seed=0, n=8, k=5):
@@ -88,3 +89,44 @@ def test_batch_size_mismatch_says_what_to_do(loss):
 def test_label_out_of_range_is_named():
     with pytest.raises(ValueError, match=r"class indices in 0..9, found values from 0 to 10"):
         dlref.cross_entropy(torch.rand(2, 10), torch.tensor([0, 10]))
+
+
+def test_cross_entropy_refuses_the_output_of_a_softmax():
+    # The README's old trap: a Model ending in softmax trained with the loss on logits (83.6% vs 96.7%).
+    x, t = _batch()
+    words = (r"^cross_entropy expected logits \(it applies the softmax itself\), found the output of a softmax; "
+             r"end the model with activate=dlref.identity, or use dlref.cross_entropy_error on probabilities\.$")
+    for probabilities in (dlref.softmax(x.requires_grad_()), torch.nn.Softmax(dim=1)(x)):
+        with pytest.raises(ValueError, match=words):
+            dlref.cross_entropy(probabilities, t)
+    assert torch.isfinite(dlref.cross_entropy(torch.log(dlref.softmax(x)), t))  # log-probabilities are logits
+
+
+LOGITS_WORDS = (r"^train expected a model that returns logits for dlref.cross_entropy \(it applies the softmax "
+                r"itself\), found a last layer with activate=softmax; build it with activate=dlref.identity, or pass "
+                r"dlref.cross_entropy_error")
+PROBABILITIES_WORDS = (r"^train expected a model that returns probabilities for dlref.cross_entropy_error .*, found a "
+                       r"last layer that returns logits; pass dlref.cross_entropy, or end the model with "
+                       r"activate=dlref.softmax")
+
+
+@pytest.mark.parametrize("last, loss_fn, words", [
+    (dlref.softmax, dlref.cross_entropy, LOGITS_WORDS),
+    (dlref.identity, dlref.cross_entropy_error, PROBABILITIES_WORDS),
+])
+def test_check_output_refuses_a_loss_that_does_not_match_the_last_layer(last, loss_fn, words):
+    model = dlref.Model(dlref.Layer(5, 4), dlref.Layer(4, 3, last))
+    with pytest.raises(ValueError, match=words):
+        check_output(model, loss_fn, "train")
+    other = dlref.cross_entropy_error if loss_fn is dlref.cross_entropy else dlref.cross_entropy
+    check_output(model, other, "train")  # the matching loss passes
+    check_output(model, dlref.mean_squared_error, "train")  # the slide's MSE fits either output
+    assert loss_for(model) is other
+
+
+@pytest.mark.parametrize("loss_fn, name", [(F.cross_entropy, "torch's F.cross_entropy"),
+                                           (torch.nn.CrossEntropyLoss(), "torch's CrossEntropyLoss")])
+def test_check_output_knows_torchs_cross_entropy_expects_logits_too(loss_fn, name):
+    model = torch.nn.Sequential(torch.nn.Linear(5, 3), torch.nn.Softmax(dim=1))
+    with pytest.raises(ValueError, match=rf"^evaluate expected a model that returns logits for {name} \(it applies"):
+        check_output(model, loss_fn, "evaluate")

@@ -4,7 +4,8 @@ from torch import nn
 from torch.testing import assert_close
 
 import dlref
-from dlref.lstm import _LSTM, GATES, LSTMLayer
+from dlref.lstm import GATES, LSTMLayer
+from dlref.lstm_fast import LSTMFunction
 from dlref.pooling import LastHidden
 
 TORCH_ORDER = "ifgo"  # nn.LSTM's blocks of weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0
@@ -28,17 +29,21 @@ def _slide_lstm(layer: LSTMLayer, X, h, c):
     return torch.stack(outputs, 1), (h, c)
 
 
-def _pair(n_in=4, n=6, batch=3, time=5, seed=0):
+def _pair(n_in=4, n=6, batch=3, time=5, seed=0, fast=True):
     torch.manual_seed(seed)
     twin = nn.LSTM(n_in, n, batch_first=True).double()
     X = torch.randn(batch, time, n_in, dtype=torch.float64)
     h0, c0 = torch.randn(batch, n, dtype=torch.float64), torch.randn(batch, n, dtype=torch.float64)
-    return twin, LSTMLayer.from_torch(twin), X, h0, c0
+    return twin, LSTMLayer.from_torch(twin, fast=fast), X, h0, c0
 
 
+PATHS = pytest.mark.parametrize("fast", [True, False], ids=["fast", "literal"])
+
+
+@PATHS
 @pytest.mark.parametrize("time", [1, 5, 28])
-def test_lstm_layer_equals_nn_lstm_outputs_and_every_gradient(time):
-    twin, layer, X, h0, c0 = _pair(time=time)
+def test_lstm_layer_equals_nn_lstm_outputs_and_every_gradient(time, fast):
+    twin, layer, X, h0, c0 = _pair(time=time, fast=fast)
     Xa, ha, ca = (v.clone().requires_grad_() for v in (X, h0, c0))
     Xb, hb, cb = (v.clone().requires_grad_() for v in (X, h0, c0))
     Ha, (h_a, c_a) = layer(Xa, (ha, ca))
@@ -61,9 +66,10 @@ def test_lstm_layer_equals_nn_lstm_outputs_and_every_gradient(time):
         assert_close(layer.b.grad[k], _torch_block(twin.bias_hh_l0.grad, gate, n))
 
 
+@PATHS
 @pytest.mark.parametrize("read", ["H", "h_T", "c_T", "H[:, -1]"])
-def test_gradients_match_when_the_loss_reads_only_part_of_the_output(read):
-    twin, layer, X, _, _ = _pair(time=7)
+def test_gradients_match_when_the_loss_reads_only_part_of_the_output(read, fast):
+    twin, layer, X, _, _ = _pair(time=7, fast=fast)
     pick = {"H": lambda H, h, c: H, "h_T": lambda H, h, c: h, "c_T": lambda H, h, c: c,
             "H[:, -1]": lambda H, h, c: H[:, -1]}[read]
     Xa, Xb = X.clone().requires_grad_(), X.clone().requires_grad_()
@@ -75,17 +81,37 @@ def test_gradients_match_when_the_loss_reads_only_part_of_the_output(read):
     assert_close(layer.W_h.grad[GATES.index("f")].T, _torch_block(twin.weight_hh_l0.grad, "f", 6))
 
 
-def test_lstm_layer_is_the_slides_six_lines():
-    _, layer, X, h0, c0 = _pair(time=6, seed=1)
+def test_the_literal_path_is_the_slides_six_lines():
+    # layer.equations (fast=False) against an independent transcription of the slide, on gate views.
+    _, layer, X, h0, c0 = _pair(time=6, seed=1, fast=False)
     H, (h_T, c_T) = layer(X, (h0, c0))
     H_ref, (h_ref, c_ref) = _slide_lstm(layer, X, h0, c0)
-    assert_close(H, H_ref)
-    assert_close((h_T, c_T), (h_ref, c_ref))
-    H.sum().backward()
-    grads = [p.grad.clone() for p in layer.parameters()]
-    layer.zero_grad()
-    H_ref.sum().backward()
-    assert_close(grads, [p.grad for p in layer.parameters()])
+    assert torch.equal(H, H_ref) and torch.equal(h_T, h_ref) and torch.equal(c_T, c_ref)
+
+
+@pytest.mark.parametrize("read", ["H", "h_T", "c_T", "all"])
+def test_fast_path_equals_the_literal_path_outputs_and_every_gradient(read):
+    # dlref/lstm_fast.py's hand-written BPTT against dlref/lstm.py's six lines under autograd.
+    _, fast, X, h0, c0 = _pair(time=9, seed=2)
+    literal = LSTMLayer(fast.input_size, fast.hidden_size, fast=False).double()
+    literal.load_state_dict(fast.state_dict())
+    results = []
+    for layer in (fast, literal):
+        X_, h_, c_ = (v.clone().requires_grad_() for v in (X, h0, c0))
+        H, (h_T, c_T) = layer(X_, (h_, c_))
+        torch.manual_seed(3)
+        parts = {"H": [H], "h_T": [h_T], "c_T": [c_T], "all": [H, h_T, c_T]}[read]
+        sum((p * torch.randn_like(p)).sum() for p in parts).backward()
+        results.append([H, h_T, c_T, X_.grad, h_.grad, c_.grad] + [p.grad for p in layer.parameters()])
+    assert_close(results[0], results[1], rtol=1e-12, atol=1e-12)
+
+
+def test_the_literal_path_is_what_runs_with_fast_false():
+    layer = LSTMLayer(3, 4, fast=False)
+    H, _ = layer(torch.randn(2, 5, 3, requires_grad=True))
+    assert H.grad_fn.name() == "StackBackward0"  # the loop's torch.stack, not LSTMFunction's node
+    assert LSTMLayer(3, 4)(torch.randn(2, 5, 3, requires_grad=True))[0].grad_fn.name() == "LSTMFunctionBackward"
+    assert "fast=False" in repr(layer) and dlref.networks.lstm(fast=False)[1].fast is False
 
 
 def test_float32_matches_nn_lstm_on_an_mnist_sized_batch():
@@ -101,12 +127,13 @@ def test_float32_matches_nn_lstm_on_an_mnist_sized_batch():
                  rtol=1e-4, atol=1e-5)
 
 
-def test_gradcheck_in_float64_including_the_initial_state():
+@PATHS
+def test_gradcheck_in_float64_including_the_initial_state(fast):
     torch.manual_seed(0)
     shapes = [(2, 3, 4), (2, 5), (2, 5), (4, 4, 5), (4, 5, 5), (4, 5)]  # X, h_0, c_0, W_x, W_h, b
     inputs = [torch.randn(s, dtype=torch.float64, requires_grad=True) for s in shapes]
-    assert torch.autograd.gradcheck(lambda *a: _LSTM.apply(*a), inputs)
-    layer = LSTMLayer(4, 5).double()
+    assert torch.autograd.gradcheck(lambda *a: LSTMFunction.apply(*a), inputs)
+    layer = LSTMLayer(4, 5, fast=fast).double()
 
     def outputs(X, h, c):
         H, (h_T, c_T) = layer(X, (h, c))
@@ -137,8 +164,9 @@ def test_initialisation_follows_nn_lstm_bounds():
     assert abs(layer.W_h.std().item() - bound / 3**0.5) < 0.02 * bound
 
 
-def test_unbatched_sequence_gives_unbatched_results():
-    _, layer, X, h0, c0 = _pair()
+@PATHS
+def test_unbatched_sequence_gives_unbatched_results(fast):
+    _, layer, X, h0, c0 = _pair(fast=fast)
     H, (h_T, c_T) = layer(X[1], (h0[1], c0[1]))
     H_all, (h_all, c_all) = layer(X, (h0, c0))
     assert H.shape == (5, 6) and h_T.shape == (6,)
@@ -199,3 +227,13 @@ def test_last_hidden_keeps_h_T():
     out = layer(torch.randn(2, 5, 3))
     assert LastHidden()(out) is out[1][0]
     assert torch.equal(dlref.Model(layer, LastHidden())(torch.zeros(2, 5, 3)), layer(torch.zeros(2, 5, 3))[1][0])
+
+
+@PATHS
+def test_both_paths_keep_float32_under_cpu_autocast(fast):
+    torch.manual_seed(0)
+    layer, X = LSTMLayer(5, 6, fast=fast), torch.randn(3, 4, 5)
+    H, _ = layer(X)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        H_auto, _ = layer(X)
+    assert H_auto.dtype == torch.float32 and torch.equal(H_auto, H)

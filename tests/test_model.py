@@ -4,6 +4,7 @@ from torch import nn
 from torch.testing import assert_close
 
 import dlref
+from dlref.model import as_model, output_activation
 
 
 def test_predict_is_layer3_of_layer2_of_layer1():
@@ -49,3 +50,37 @@ def test_predict_on_empty_model_or_non_tensor_says_what_to_do():
         dlref.Model().predict(torch.zeros(1, 2))
     with pytest.raises(TypeError, match="torch.as_tensor"):
         dlref.Model(dlref.Layer(2, 2)).predict([[1.0, 2.0]])
+
+
+def test_predict_is_the_call_so_hooks_run_and_model_W_lists_every_parameter():
+    model = dlref.Model(dlref.Layer(4, 3), dlref.Layer(3, 2, dlref.identity))
+    seen = []
+    model.register_forward_hook(lambda module, args, output: seen.append(output.shape))
+    model.predict(torch.randn(5, 4))
+    assert seen == [torch.Size([5, 2])]
+    assert model.W == list(model.parameters()) and len(model.W) == 4
+
+
+def test_as_model_wraps_any_module_without_copying_it():
+    seq = nn.Sequential(nn.Linear(3, 2))
+    wrapped = as_model(seq)
+    assert isinstance(wrapped, dlref.Model) and wrapped[0] is seq and as_model(wrapped) is wrapped
+    assert wrapped.W[0] is seq[0].weight
+    X = torch.randn(4, 3)
+    assert torch.equal(wrapped.predict(X), seq(X))
+    with pytest.raises(TypeError, match=r"expected a model \(dlref.Model or any nn.Module\), found int"):
+        as_model(3)
+
+
+@pytest.mark.parametrize("model, expected", [
+    (dlref.Model(dlref.Layer(3, 2, dlref.softmax)), dlref.softmax),
+    (dlref.Model(dlref.Layer(3, 2), dlref.Layer(2, 2, dlref.identity)), dlref.identity),
+    (dlref.Model(dlref.Layer(3, 2), dlref.Activation(dlref.softmax)), dlref.softmax),
+    (dlref.Model(dlref.Model(dlref.Layer(3, 2, dlref.softmax))), dlref.softmax),
+    (nn.Sequential(nn.Linear(3, 2), nn.Softmax(dim=-1)), dlref.softmax),
+    (nn.Sequential(nn.Linear(3, 2)), dlref.identity),
+    (dlref.Model(dlref.Layer(3, 2, dlref.relu)), None),
+    (nn.Sequential(nn.Linear(3, 2), nn.Tanh()), None),
+], ids=range(8))
+def test_output_activation_is_read_from_the_layers(model, expected):
+    assert output_activation(model) is expected

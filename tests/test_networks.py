@@ -57,11 +57,24 @@ def test_dropout_is_on_in_training_and_off_in_evaluation():
     assert not any(isinstance(layer, Dropout) for layer in networks.cnn(dropout=0).layers)
 
 
-def test_bad_sizes_are_refused():
-    with pytest.raises(ValueError, match=r"fcn expected positive int sizes, found \{'hidden': 0\}"):
-        networks.fcn(hidden=0)
-    with pytest.raises(ValueError, match="image_size >= 4"):
-        networks.cnn(image_size=3)
+@pytest.mark.parametrize("call, words", [
+    (lambda: networks.fcn(hidden=0), r"fcn expected positive int sizes, found \{'hidden': 0\}; pass e\.g\."),
+    (lambda: networks.fcn(hidden=True), r"fcn expected positive int sizes, found \{'hidden': True\}"),
+    (lambda: networks.lstm(hidden=12.5), r"lstm expected positive int sizes, found \{'hidden': 12\.5\}"),
+    (lambda: networks.cnn(image_size=3), r"cnn expected image_size >= 4 for two 2×2 poolings, found 3"),
+    (lambda: networks.cnn(channels=16), r"cnn expected channels as a pair \(first, second\), found 16; pass e\.g\."),
+    (lambda: networks.cnn(kernel_size=4), r"cnn expected an odd kernel_size, .* found 4; pass e\.g\. 3 or 5\."),
+    # issue 12: fcn(dropout=-0.5) used to build a network without dropout, silently
+    (lambda: networks.fcn(dropout=-0.5), r"fcn expected a dropout probability 0 <= dropout < 1, found "
+                                         r"dropout=-0\.5; pass e\.g\. fcn\(dropout=0\.2\), or dropout=0 for none\."),
+    (lambda: networks.fcn(dropout=1.0), r"fcn expected a dropout probability 0 <= dropout < 1, found dropout=1\.0"),
+    (lambda: networks.cnn(dropout=float("nan")), r"cnn expected a dropout probability .* found dropout=nan"),
+    (lambda: networks.cnn(dropout="0.2"), r"cnn expected a dropout probability .* found dropout='0\.2'"),
+], ids=range(10))
+def test_bad_sizes_and_probabilities_are_refused_with_one_sentence(call, words):
+    with pytest.raises(ValueError, match=words) as error:
+        call()
+    assert str(error.value).count("; ") == 1 and str(error.value).endswith(".")
 
 
 # Real MNIST: a 2000-image subset (the conftest fixture), a few epochs, accuracy on 1000 held-out test images.

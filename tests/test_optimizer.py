@@ -145,31 +145,31 @@ def test_invalid_arguments_rejected_as_torch_rejects_them(kwargs):
         dlref.SGD([], lr=0.1)  # torch: "optimizer got an empty parameter list"
 
 
-def test_slide_pure_rule_returns_w_minus_lr_gradients():
-    W, grad = torch.tensor([1.0, 2.0]), torch.tensor([0.5, -1.0])
-    opt = dlref.SGD([nn.Parameter(torch.zeros(1))], lr=0.1)
-    assert torch.equal(opt.update(W, grad), W - 0.1 * grad)
-    assert torch.equal(W, torch.tensor([1.0, 2.0]))
+@pytest.mark.parametrize("kwargs, words", [
+    (dict(lr=float("nan")), "Invalid learning rate: nan (expected a finite lr >= 0; pass e.g. lr=0.1)"),
+    (dict(lr=float("inf")), "Invalid learning rate: inf (expected a finite lr >= 0"),
+    (dict(lr=torch.tensor(float("nan"))), "Invalid learning rate: nan (expected a finite lr"),
+    (dict(lr=0.1, momentum=float("nan")), "Invalid momentum value: nan (expected a finite momentum >= 0"),
+    (dict(lr=0.1, momentum=float("inf")), "Invalid momentum value: inf"),
+    (dict(lr=0.1, dampening=float("nan")), "Invalid dampening value: nan (expected a finite dampening; pass e.g."),
+    (dict(lr=0.1, weight_decay=float("inf")), "Invalid weight_decay value: inf (expected a finite weight_decay >= 0"),
+], ids=str)
+def test_non_finite_hyperparameters_are_refused_at_the_door_naming_the_option(kwargs, words):
+    params = [nn.Parameter(torch.zeros(2))]
+    torch.optim.SGD(params, **kwargs)  # torch lets these through: the check is dlref's own
+    with pytest.raises(ValueError) as error:
+        dlref.SGD(params, **kwargs)
+    assert str(error.value).startswith(words)
 
 
-def test_slide_update_with_layers_and_loss_equals_torch_step():
-    torch.manual_seed(0)
-    layer1, layer2 = dlref.Layer(4, 3), dlref.Layer(3, 2, dlref.identity)
-    twin1, twin2 = copy.deepcopy(layer1), copy.deepcopy(layer2)
-    X = torch.randn(5, 4)
-    opt = dlref.SGD(list(layer1.parameters()) + list(layer2.parameters()), lr=0.5)
-    opt.update([layer1, layer2], layer2(layer1(X)).square().mean())
-    torch_opt = torch.optim.SGD(list(twin1.parameters()) + list(twin2.parameters()), lr=0.5, foreach=False)
-    twin2(twin1(X)).square().mean().backward()
-    torch_opt.step()
-    assert torch.equal(layer1.W, twin1.W) and torch.equal(layer2.B, twin2.B)
-    assert not torch.equal(layer1.W, copy.deepcopy(layer1).W + 1)
-
-
-def test_update_refuses_layers_it_does_not_hold():
-    opt = dlref.SGD(dlref.Layer(2, 2).parameters(), lr=0.1)
-    with pytest.raises(ValueError, match="parameter it was not given"):
-        opt.update([dlref.Layer(2, 2)], torch.zeros((), requires_grad=True))
+def test_a_param_groups_own_options_are_checked_too():
+    W, V = nn.Parameter(torch.zeros(2)), nn.Parameter(torch.zeros(2))
+    with pytest.raises(ValueError, match=r"^Invalid momentum value: nan"):
+        dlref.SGD([{"params": [W]}, {"params": [V], "momentum": float("nan")}], lr=0.1)
+    opt = dlref.SGD([W], lr=0.1)
+    with pytest.raises(ValueError, match=r"^Invalid learning rate: -1"):
+        opt.add_param_group({"params": [V], "lr": -1})
+    assert len(opt.param_groups) == 1  # the refused group was not kept
 
 
 def test_closure_is_called_and_its_loss_returned():

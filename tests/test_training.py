@@ -1,4 +1,5 @@
 import copy
+import warnings
 
 import pytest
 import torch
@@ -43,27 +44,10 @@ def test_train_lowers_the_loss_and_evaluate_reports_accuracy():
     assert after["loss"] < before["loss"] and after["accuracy"] > 0.85
 
 
-def test_evaluate_equals_accuracy_by_hand_and_leaves_mode_alone():
-    torch.manual_seed(1)
-    model = dlref.Model(dlref.Layer(5, 3, dlref.identity)).double()
-    data = _data(48)
-    X = torch.cat([X for X, _ in data])
-    t = torch.cat([t for _, t in data])
-    model.train()
-    result = dlref.evaluate(model, data, dlref.cross_entropy)
-    assert model.training
-    with torch.no_grad():
-        Y = model(X)
-    assert result["accuracy"] == (Y.argmax(1) == t).double().mean().item()
-    assert result["loss"] == pytest.approx(F.cross_entropy(Y, t).item(), rel=1e-12)
-
-
-def test_train_rejects_zero_epochs_and_evaluate_empty_data():
+def test_train_rejects_zero_epochs():
     model = dlref.Model(dlref.Layer(5, 3))
     with pytest.raises(ValueError, match="epochs >= 1"):
         dlref.train(model, _data(), dlref.cross_entropy, dlref.SGD(model.parameters(), lr=0.1), epochs=0)
-    with pytest.raises(ValueError, match="no examples"):
-        dlref.evaluate(model, [], dlref.cross_entropy)
 
 
 def test_train_does_not_touch_the_callers_model_copy():
@@ -71,3 +55,103 @@ def test_train_does_not_touch_the_callers_model_copy():
     saved = copy.deepcopy(model)
     dlref.train(model, _data(), dlref.cross_entropy, dlref.SGD(model.parameters(), lr=0.1))
     assert not torch.equal(saved[0].W, model[0].W)
+
+
+class _Spy(dlref.Model):
+    """A Model that records the slide's calls made on it."""
+
+    calls: list
+
+    def predict(self, X):
+        self.calls.append("predict")
+        return super().predict(X)
+
+
+class _SpySGD(dlref.SGD):
+    def update(self, W, loss):
+        self.seen.append((W, loss.dim()))
+        return super().update(W, loss)
+
+
+def test_train_is_the_slides_loop_predict_loss_update():
+    torch.manual_seed(0)
+    model = _Spy(dlref.Layer(5, 3, dlref.identity)).double()
+    model.calls = []
+    optimizer = _SpySGD(model.parameters(), lr=0.1)
+    optimizer.seen = []
+    dlref.train(model, _data(), dlref.cross_entropy, optimizer, epochs=2)
+    assert model.calls == ["predict"] * 8  # 4 batches, 2 epochs
+    assert [(W, dim) for W, dim in optimizer.seen] == [(model.W, 0)] * 8  # update(model.W, loss), loss 0-dim
+
+
+def test_a_torch_model_and_optimizer_train_as_in_a_plain_torch_loop():
+    torch.manual_seed(0)
+    seq = nn.Sequential(nn.Linear(5, 8), nn.ReLU(), nn.Linear(8, 3)).double()
+    twin = copy.deepcopy(seq)
+    data = _data()
+    dlref.train(seq, data, F.cross_entropy, torch.optim.SGD(seq.parameters(), lr=0.1, momentum=0.9), epochs=2)
+    opt = torch.optim.SGD(twin.parameters(), lr=0.1, momentum=0.9)
+    for _ in range(2):
+        for X, t in data:
+            opt.zero_grad()
+            F.cross_entropy(twin(X), t).backward()
+            opt.step()
+    assert all(torch.equal(a, b) for a, b in zip(seq.parameters(), twin.parameters()))
+
+
+def test_a_one_shot_iterator_trains_one_epoch_and_is_refused_for_more():
+    torch.manual_seed(0)
+    model = dlref.Model(dlref.Layer(5, 3, dlref.identity)).double()
+    twin = copy.deepcopy(model)
+    dlref.train(model, (batch for batch in _data()), dlref.cross_entropy, dlref.SGD(model.parameters(), lr=0.1))
+    dlref.train(twin, _data(), dlref.cross_entropy, dlref.SGD(twin.parameters(), lr=0.1))
+    assert torch.equal(model[0].W, twin[0].W)  # one epoch from a generator is one epoch from a list
+    before = model[0].W.detach().clone()
+    words = (r"^train expected data it can read once per epoch for epochs=3, found a one-shot generator that is empty "
+             r"after its first pass; pass a list \(list\(data\)\), a Batches or a DataLoader, or epochs=1\.$")
+    with pytest.raises(ValueError, match=words):
+        dlref.train(model, (b for b in _data()), dlref.cross_entropy, dlref.SGD(model.parameters(), lr=0.1), epochs=3)
+    assert torch.equal(model[0].W, before)  # refused before any step
+
+
+class _Once:
+    """An iterable that is not an iterator but yields its batches only the first time (e.g. a stream)."""
+
+    def __init__(self, batches):
+        self.batches = iter(batches)
+
+    def __iter__(self):
+        return self.batches
+
+
+def test_empty_data_and_an_epoch_without_batches_stop_with_one_sentence():
+    model = dlref.Model(dlref.Layer(5, 3, dlref.identity)).double()
+    opt = dlref.SGD(model.parameters(), lr=0.1)
+    with pytest.raises(ValueError, match=r"^train found no batches in data in epoch 1; pass a non-empty list"):
+        dlref.train(model, [], dlref.cross_entropy, opt)
+    with pytest.raises(ValueError, match=r"^train found no batches in data in epoch 2; .* that can be read once per "
+                                         r"epoch\.$"):
+        dlref.train(model, _Once(_data()), dlref.cross_entropy, opt, epochs=2)
+
+
+def test_a_softmax_model_with_the_logits_loss_is_refused_before_any_step():
+    torch.manual_seed(0)
+    model = dlref.Model(dlref.Layer(5, 8), dlref.Layer(8, 3, dlref.softmax)).double()
+    before = [p.detach().clone() for p in model.parameters()]
+    with pytest.raises(ValueError, match=r"^train expected a model that returns logits for dlref.cross_entropy"):
+        dlref.train(model, _data(), dlref.cross_entropy, dlref.SGD(model.parameters(), lr=0.1))
+    assert all(torch.equal(a, b) for a, b in zip(before, model.parameters()))
+    # With the slide's formula on probabilities it trains.
+    opt = dlref.SGD(model.parameters(), lr=0.5)
+    history = dlref.train(model, _data(256), dlref.cross_entropy_error, opt, epochs=10)
+    assert history[-1] < 0.7 * history[0]
+
+
+def test_a_per_epoch_scheduler_sees_the_optimizer_step():
+    model = dlref.Model(dlref.Layer(5, 3, dlref.identity)).double()
+    opt = dlref.SGD(model.parameters(), lr=0.1)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # torch warns when lr_scheduler.step() comes before optimizer.step()
+        dlref.train(model, _data(), dlref.cross_entropy, opt, epochs=2, on_epoch_end=lambda e, loss: schedule.step())
+    assert opt.param_groups[0]["lr"] == pytest.approx(0.0)

@@ -9,7 +9,9 @@ All three cut validation data out of the *training* set; the test set is never p
 - ``iterated_kfold``: K-fold ``P`` times, shuffling before each (``RepeatedKFold`` /
   ``RepeatedStratifiedKFold``): ``P·K`` models, for small data where one K-fold still varies.
 
-Each returns ``(train_idx, val_idx)`` pairs of sorted int64 index tensors into ``labels``.
+Each returns ``(train_idx, val_idx)`` pairs of sorted int64 index tensors into ``labels``. The
+slide's ``[train, validation] = split(rawData, 0.8)`` (a training share, the data itself) is
+``dlref.split``; ``holdout``'s number is the *validation* share.
 Every split is seeded by its own ``seed`` (scikit-learn's ``random_state``), independent of the
 global RNG, and stratified by label by default, so every class keeps its share in every fold.
 """
@@ -25,7 +27,11 @@ from sklearn.model_selection import (
 
 
 def holdout(labels: torch.Tensor, val_size: int | float, seed: int = 0, stratify: bool = True):
-    """Return ``(train_idx, val_idx)``: disjoint, sorted index tensors covering ``labels``."""
+    """Return ``(train_idx, val_idx)``: disjoint, sorted index tensors covering ``labels``.
+
+    ``val_size`` is the validation share (a fraction) or count: ``holdout(labels, 0.2)`` keeps 80% for
+    training, as the slide's ``split(rawData, 0.8)`` (``dlref.split``) does.
+    """
     n = len(labels)
     if isinstance(val_size, int) and not 0 < val_size < n:
         raise ValueError(
