@@ -11,6 +11,7 @@ imports only torch.
 from . import networks
 from .activations import Activation, identity, relu, sigmoid, softmax, tanh
 from .conv import ConvLayer
+from .divergence import DivergenceError
 from .dropout import Dropout
 from .evaluation import evaluate, split
 from .layer import Layer
@@ -24,7 +25,7 @@ from .training import train
 __version__ = "0.1.0"
 
 __all__ = [
-    "Activation", "ConvLayer", "Dropout", "Flatten", "LSTMLayer", "LastHidden", "Layer", "MaxPool", "Model", "Rows",
+    "Activation", "ConvLayer", "DivergenceError", "Dropout", "Flatten", "LSTMLayer", "LastHidden", "Layer", "MaxPool", "Model", "Rows",
     "SGD", "cross_entropy", "cross_entropy_error", "evaluate", "identity", "log_softmax", "mean_squared_error",
     "networks", "relu", "sigmoid", "softmax", "split", "tanh", "train",
 ]

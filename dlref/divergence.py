@@ -46,7 +46,7 @@ class DivergenceGuard:
 
     @torch.no_grad()
     def watch(self, loss: torch.Tensor, step: int) -> None:
-        """Record ``step`` if ``loss`` is not finite and no earlier step was (device-side: no host read)."""
+        """Record ``step`` (counted from 0) if ``loss`` is not finite and no earlier step's was (no host read)."""
         if self._first_bad is None:
             self._first_bad = torch.full((), -1, dtype=torch.int64, device=loss.device)
         bad = ~torch.isfinite(loss.detach()) & (self._first_bad < 0)
@@ -69,8 +69,9 @@ class DivergenceGuard:
             return
         for good, p in zip(self._good, self.parameters):
             p.copy_(good)
-        what = (f"expected a finite loss, found a non-finite one at step {first}" if first >= 0 else
-                f"expected finite weights, found non-finite ones after step {step} (between steps "
-                f"{self.checked_step} and {step})")
-        raise DivergenceError(f"training diverged{where}: {what}; the weights were put back to those after step "
-                              f"{self.checked_step} and nothing later was saved", lr=lr)
+        what = (f"expected a finite loss, found a non-finite one at step {first + 1}" if first >= 0 else
+                f"expected finite weights, found non-finite ones after step {step} (made by one of steps "
+                f"{self.checked_step + 1} to {step})")
+        kept = f"those after step {self.checked_step}" if self.checked_step else "the initial ones"
+        raise DivergenceError(f"training diverged{where}: {what}; the weights were put back to {kept} and "
+                              "nothing later was saved", lr=lr)

@@ -11,8 +11,11 @@
 ``backward``, ``step``). The Lightning path (``dlref.lightning``) runs the same three lines per step;
 ``tests/test_lightning.py`` checks both give the same parameters. Evaluation: ``dlref/evaluation.py``.
 
-No tensor is read back to the host inside an epoch: the choices below (the model's form, the loss
-that matches it, the kind of data) are made once, from their structure, before the loop.
+No tensor is read back to the host at every step: the choices below (the model's form, the loss
+that matches it, the kind of data) are made once, from their structure, before the loop, and a loss
+that stops being finite is caught by ``dlref.divergence.DivergenceGuard`` (a flag on the device, read
+every 50 steps and at the end of each epoch), which puts back the last good weights and raises
+``DivergenceError`` before ``on_epoch_end`` could evaluate non-finite ones.
 """
 
 from collections.abc import Callable, Iterable, Iterator
@@ -20,6 +23,7 @@ from collections.abc import Callable, Iterable, Iterator
 import torch
 from torch import nn
 
+from .divergence import DivergenceGuard
 from .loss import check_output
 from .model import as_model
 
@@ -62,8 +66,9 @@ def train(
         )
     model = as_model(model)  # a torch module becomes a one-layer Model: model.predict, model.W
     check_output(model, loss_fn, "train")  # the softmax trap, from the layers alone
+    lr = optimizer.param_groups[0]["lr"] if getattr(optimizer, "param_groups", None) else None
     optimizer = optimizer if hasattr(optimizer, "update") else _Update(optimizer)
-    device, history = device_of(model), []
+    device, history, guard, step = device_of(model), [], DivergenceGuard(model.parameters()), 0
     model.train()  # dropout on
     for epoch in range(epochs):
         total, count = torch.zeros((), dtype=torch.float64, device=device), 0
@@ -72,6 +77,10 @@ def train(
             Y = model.predict(X)
             loss = loss_fn(Y, target)  # the slide's LossFunction(Y, target)
             optimizer.update(model.W, loss)  # ∂L/∂W by back-propagation, then W ← W − η ∂L/∂W
+            guard.watch(loss, step)  # on the device: no sync per step
+            step += 1
+            if guard.due(step):
+                guard.check(step, float(lr) if lr is not None else None, f" (epoch {epoch + 1})")
             total += loss.detach() * len(X)  # summed on the device: no sync per step
             count += len(X)
         if count == 0:
@@ -79,6 +88,7 @@ def train(
                 f"train found no batches in data in epoch {epoch + 1}; pass a non-empty list, Batches or DataLoader "
                 "of (X, target) batches that can be read once per epoch."
             )
+        guard.check(step, float(lr) if lr is not None else None, f" (epoch {epoch + 1})")
         history.append(total.item() / count)
         if on_epoch_end is not None:
             on_epoch_end(epoch, history[-1])

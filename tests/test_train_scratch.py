@@ -37,3 +37,12 @@ def test_bad_numbers_are_refused_at_the_door(option, value, tmp_path, capsys):
     assert train_scratch.main([option, value, "--data-dir", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert f"argument {option}: expected a" in err and f"found {value}" in err and "Traceback" not in err
+
+
+def test_a_diverging_plain_loop_stops_with_one_sentence_naming_its_own_option(mnist_root, capsys):
+    code = train_scratch.main(["--model", "fcn", "--epochs", "3", "--limit", "1000", "--lr", "1e30",
+                               "--data-dir", str(mnist_root)])
+    captured = capsys.readouterr()
+    assert code == 1 and "train_scratch.py: error: training diverged" in captured.err
+    assert "(e.g. --lr 1e+29)" in captured.err and "Traceback" not in captured.err
+    assert "val accuracy" not in captured.out and "test accuracy" not in captured.out  # nothing evaluated

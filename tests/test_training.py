@@ -155,3 +155,18 @@ def test_a_per_epoch_scheduler_sees_the_optimizer_step():
         warnings.simplefilter("error")  # torch warns when lr_scheduler.step() comes before optimizer.step()
         dlref.train(model, _data(), dlref.cross_entropy, opt, epochs=2, on_epoch_end=lambda e, loss: schedule.step())
     assert opt.param_groups[0]["lr"] == pytest.approx(0.0)
+
+
+def test_train_stops_a_diverging_run_and_puts_the_last_good_weights_back():
+    torch.manual_seed(0)
+    X, t = torch.randn(200, 784), torch.randint(0, 10, (200,))
+    data = list(zip(X.split(50), t.split(50)))
+    model = dlref.networks.fcn(hidden=32)
+    before = [W.detach().clone() for W in model.parameters()]
+    seen = []
+    with pytest.raises(dlref.DivergenceError, match=r"non-finite one at step 2; the weights were put back to the "
+                                                    r"initial ones.*learning rate 1e\+30.*lr=1e\+29"):
+        dlref.train(model, data, dlref.cross_entropy, dlref.SGD(model.parameters(), lr=1e30), epochs=3,
+                    on_epoch_end=lambda epoch, loss: seen.append(epoch))
+    assert seen == []  # never handed non-finite weights to evaluate
+    assert all(torch.equal(a, b) for a, b in zip(before, model.parameters()))  # the weights after step 0: the start
