@@ -25,7 +25,7 @@ from .training import train
 __version__ = "0.1.0"
 
 __all__ = [
-    "Activation", "ConvLayer", "DivergenceError", "Dropout", "Flatten", "LSTMLayer", "LastHidden", "Layer", "MaxPool", "Model", "Rows",
-    "SGD", "cross_entropy", "cross_entropy_error", "evaluate", "identity", "log_softmax", "mean_squared_error",
-    "networks", "relu", "sigmoid", "softmax", "split", "tanh", "train",
+    "Activation", "ConvLayer", "DivergenceError", "Dropout", "Flatten", "LSTMLayer", "LastHidden", "Layer", "MaxPool",
+    "Model", "Rows", "SGD", "cross_entropy", "cross_entropy_error", "evaluate", "identity", "log_softmax",
+    "mean_squared_error", "networks", "relu", "sigmoid", "softmax", "split", "tanh", "train",
 ]

@@ -1,107 +1,95 @@
-"""The slides' training loop on MNIST: Model of Layers, dlref.SGD, train, evaluate.
+"""The slides' training loop on MNIST, with no Lightning in the loop: Model, optimizer.update, train, evaluate.
 
-    python scripts/train_scratch.py --model fcn          # 784-800-10, ~98% test accuracy
-    python scripts/train_scratch.py --model cnn --epochs 3
+    python scripts/train_scratch.py --model fcn                 # configs/fcn.yaml, ~98% test accuracy
+    python scripts/train_scratch.py --model cnn --trainer.max_epochs=3 --model.lr=0.05
 
+The recipe is the one `dlref fit` runs: ``configs/<model>.yaml`` read by the `dlref fit` parser (any of
+its options can follow), so the network starts from the same weights, sees the same batches in the same
+order and is updated by the same optimizer and schedule. Only the loop differs: it is ``dlref.train``.
 Validation accuracy after every epoch; the test set is evaluated once, at the end.
 """
 
 import argparse
-import math
 import sys
 import time
+from pathlib import Path
 
 import torch
 
 import dlref
-from dlref import networks
-from dlref.data.batches import Batches
-from dlref.data.mnist import load_mnist, normalize
-from dlref.data.split import holdout
+from dlref.lightning.cli import recipe
+from dlref.lightning.console import quiet
 from dlref.lightning.errors import debugging, run, stop_on_signals
-from dlref.recipes import RECIPES, SEED, VAL_SIZE
+from dlref.lightning.module import make_optimizer, make_schedule
+
+CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 
 
-def number(rule: str, ok):
-    """An argparse type: a finite float obeying ``ok`` (``rule`` says which), else argparse's one-line error."""
+class Update:
+    """``optimizer.update(W, loss)`` plus what a recipe adds around the slide's rule: clipping the gradients'
+    norm (``trainer.gradient_clip_val``) and a rate schedule stepped after every update (one-cycle)."""
 
-    def parse(text: str) -> float:
-        value = float(text)
-        if not math.isfinite(value) or not ok(value):
-            raise argparse.ArgumentTypeError(f"expected a finite number {rule}, found {text}")
-        return value
+    def __init__(self, optimizer: torch.optim.Optimizer, clip: float | None, scheduler=None):
+        self.optimizer, self.clip, self.scheduler = optimizer, clip, scheduler
+        self.param_groups = optimizer.param_groups
 
-    return parse
+    def update(self, W, loss: torch.Tensor) -> None:
+        self.optimizer.zero_grad()
+        loss.backward()
+        if self.clip:
+            torch.nn.utils.clip_grad_norm_(W, self.clip)
+        self.optimizer.step()
+        if self.scheduler is not None:
+            self.scheduler.step()
 
 
-def count(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, found {text}")
-    return int(text)
-
-
-def parse_args(argv=None):
+def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", choices=sorted(RECIPES), default="fcn", help="network to train (default: fcn)")
-    parser.add_argument("--epochs", type=count, help="passes over the training set (default: the recipe's)")
-    parser.add_argument("--batch-size", type=count, help="examples per SGD step (default: the recipe's)")
-    parser.add_argument("--lr", type=number("> 0", lambda v: v > 0),
-                        help="learning rate η in W ← W − η ∂L/∂W (default: the recipe's)")
-    parser.add_argument("--momentum", type=number(">= 0", lambda v: v >= 0),
-                        help="SGD momentum (default: the recipe's)")
-    parser.add_argument("--schedule", choices=("none", "cosine"),
-                        help="η per epoch: constant, or cosine-decayed to 0 over the epochs (default: the recipe's)")
-    parser.add_argument("--limit", type=count, help="use only the first N training images (quick runs)")
-    parser.add_argument("--data-dir", help="folder holding MNIST/raw/ (default: $DLREF_DATA_DIR or ./data)")
-    parser.add_argument("--seed", type=int, default=SEED, help=f"seed for weights, split and shuffling ({SEED})")
-    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu", help="cpu or cuda")
-    return parser.parse_args(argv)
+    parser.add_argument("--model", choices=("fcn", "cnn", "lstm", "cnn_fast"), default="fcn",
+                        help="the recipe, configs/<model>.yaml (default: fcn)")
+    parser.epilog = "Other options are those of `dlref fit`, e.g. --trainer.max_epochs=3 --data.limit=10000."
+    return parser.parse_known_args(argv)
 
 
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     stop_on_signals()  # Ctrl-C or SIGTERM: one sentence and exit 130 or 143 (nothing here writes files)
-    return run("train_scratch.py", lambda: _main(parse_args([a for a in argv if a != "--debug"])), lr_option="--lr ",
-               debug=debugging(argv))
+    if "--verbose" not in argv:
+        quiet()
+    rest = [a for a in argv if a not in ("--debug", "--verbose")]
+    return run("train_scratch.py", lambda: _main(*parse_args(rest)), debug=debugging(argv))
 
 
-def _main(args) -> int:
-    given = {k: v for k, v in vars(args).items() if k in RECIPES[args.model] and v is not None}
-    recipe = {**RECIPES[args.model], **given}
-    torch.manual_seed(args.seed)
-    mnist = load_mnist(args.data_dir)
-    device = torch.device(args.device)
-    X, t = normalize(mnist.train_images).to(device), mnist.train_labels.to(device)
-    if args.limit:
-        X, t = X[: args.limit], t[: args.limit]
-    train_idx, val_idx = holdout(t, VAL_SIZE if not args.limit else 0.1, seed=args.seed)
-    train_data = Batches(X[train_idx], t[train_idx], recipe["batch_size"], shuffle=True, seed=args.seed)
-    val_data = Batches(X[val_idx], t[val_idx], 1000)
-
-    model = getattr(networks, args.model)().to(device)
-    optimizer = dlref.SGD(model.parameters(), lr=recipe["lr"], momentum=recipe["momentum"],
-                          weight_decay=recipe["weight_decay"])
-    # torch's scheduler sets η in dlref.SGD's param_groups, as it would in torch.optim.SGD's.
-    schedule = (torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=recipe["epochs"])
-                if recipe["schedule"] == "cosine" else None)
-    print(f"{args.model}: {sum(p.numel() for p in model.parameters()):,} parameters, {len(train_idx):,} train / "
-          f"{len(val_idx):,} validation images, {recipe}")
-
+def _main(args, rest: list[str]) -> int:
+    cli = recipe("--config", CONFIGS / f"{args.model}.yaml", *rest)  # seeds, builds the weights `dlref fit` would
+    h, data, epochs = cli.model.hparams, cli.datamodule, cli.config.trainer.max_epochs
+    device = torch.device("cuda" if torch.cuda.is_available() and cli.config.trainer.accelerator != "cpu" else "cpu")
+    data.setup("fit")
+    train_data, val_data = data.train_dataloader(), data.val_dataloader()  # the same Batches `dlref fit` reads
+    model = cli.model.model.to(device)  # the network, without its Lightning wrapper; train moves each batch
+    optimizer = make_optimizer(model.parameters(), h)  # dlref.SGD, or the torch optimizer the recipe names
+    scheduler, interval = make_schedule(optimizer, h, len(train_data) * epochs, epochs)
+    clip = cli.config.trainer.gradient_clip_val
+    if clip or interval == "step":
+        optimizer = Update(optimizer, clip, scheduler if interval == "step" else None)
+    print(f"{h['network']}: {sum(p.numel() for p in model.parameters()):,} parameters, {len(data.train_t):,} train / "
+          f"{len(data.val_t):,} validation images, {epochs} epochs, {h['optimizer']} lr {h['lr']:g}, "
+          f"schedule {h['schedule']}", flush=True)
     start = time.perf_counter()
 
     def report(epoch, loss):
-        if schedule is not None:
-            schedule.step()
+        if interval == "epoch":
+            scheduler.step()
         val = dlref.evaluate(model, val_data, dlref.cross_entropy)
-        print(f"epoch {epoch + 1:2d}/{recipe['epochs']}  train loss {loss:.4f}  val loss {val['loss']:.4f}  "
+        print(f"epoch {epoch + 1:2d}/{epochs}  train loss {loss:.4f}  val loss {val['loss']:.4f}  "
               f"val accuracy {val['accuracy']:.2%}  ({time.perf_counter() - start:.1f} s)", flush=True)
 
-    dlref.train(model, train_data, dlref.cross_entropy, optimizer, epochs=recipe["epochs"], on_epoch_end=report)
+    dlref.train(model, train_data, dlref.cross_entropy, optimizer, epochs=epochs, on_epoch_end=report)
     seconds = time.perf_counter() - start
-    test = Batches(normalize(mnist.test_images).to(device), mnist.test_labels.to(device), 1000)
-    result = dlref.evaluate(model, test, dlref.cross_entropy)  # the test set, used once
+    data.setup("test")
+    result = dlref.evaluate(model, data.test_dataloader(), dlref.cross_entropy)  # the test set, used once
     print(f"test accuracy {result['accuracy']:.2%}  test loss {result['loss']:.4f}  "
-          f"({recipe['epochs']} epochs, {seconds:.1f} s of training)")
+          f"({epochs} epochs, {seconds:.1f} s of training)")
     return 0
 
 

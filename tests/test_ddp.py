@@ -21,7 +21,7 @@ import pytest
 
 from dlref.lightning import Classifier, MNISTDataModule
 from dlref.lightning.cli import main
-from dlref.lightning.testonce import TEST_RESULTS
+from dlref.lightning.runs import TEST_RESULTS
 
 TESTS = Path(__file__).resolve().parent
 REPO = TESTS.parent

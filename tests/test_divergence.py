@@ -82,8 +82,8 @@ def test_cli_divergence_with_one_batch_an_epoch_never_tests_or_saves_non_finite_
 
 
 @pytest.mark.parametrize("command,args,option", [
-    ("dlref-overfit", ["--variants", "overfitting", "--epochs", "2", "--train-size", "200", "--val-size", "100",
-                       "--lr", "1e30"], "--lr "),
+    ("dlref-overfit", ["--variants", "overfitting", "--trainer.max_epochs=2", "--train-size", "200",
+                       "--data.val_size=100", "--model.lr=1e30"], "--model.lr="),
     ("dlref-validate", ["--config", str(FCN), "--scheme", "holdout", "--limit", "400", "--trainer.max_epochs=2",
                         "--model.lr=1e30"], "--model.lr="),
 ])
@@ -91,7 +91,6 @@ def test_the_evaluation_commands_name_their_own_option(command, args, option, mn
     from dlref.lightning.commands import overfit, validate
 
     entry = overfit if command == "dlref-overfit" else validate
-    data = ["--data-dir", str(mnist_root)] if command == "dlref-overfit" else [f"--data.data_dir={mnist_root}"]
-    assert entry.main([*args, *data, "--out", str(tmp_path)]) == 1
+    assert entry.main([*args, f"--data.data_dir={mnist_root}", "--out", str(tmp_path)]) == 1
     err = capsys.readouterr().err
     assert f"{command}: error: training diverged" in err and f"(e.g. {option}1e+29)" in err and "Traceback" not in err

@@ -50,9 +50,9 @@ def test_l2_penalty_in_the_loss_gives_the_same_update_as_weight_decay(momentum):
 
 
 def test_overfitting_command_shows_validation_loss_rising_while_training_loss_falls(mnist_root, tmp_path, capsys):
-    args = ["--variants", "overfitting", "early-stopping", "--train-size", "200", "--val-size", "1000",
-            "--epochs", "30", "--hidden", "128", "--batch-size", "16", "--patience", "3",
-            "--data-dir", str(mnist_root), "--out", str(tmp_path)]
+    args = ["--variants", "overfitting", "early-stopping", "--train-size", "200", "--data.val_size=1000",
+            "--trainer.max_epochs=30", "--model.network_kwargs={'hidden': 128, 'dropout': 0.0}",
+            "--data.batch_size=16", "--patience", "3", f"--data.data_dir={mnist_root}", "--out", str(tmp_path)]
     assert overfit.main(args) == 0
     run_dir = tmp_path / "version_0"
     results = json.loads((run_dir / "history.json").read_text())
@@ -73,12 +73,12 @@ def test_overfitting_command_shows_validation_loss_rising_while_training_loss_fa
 
 
 @pytest.mark.parametrize("args, words", [
-    (["--epochs", "0"], "--epochs >= 1"),
+    (["--patience", "0"], "--patience >= 1"),
     (["--dropout", "1.5"], "0 <= --dropout < 1"),
     (["--train-size", "70000"], "at most"),
 ])
 def test_overfitting_command_usage_errors_exit_2_with_one_sentence(args, words, mnist_root, tmp_path, capsys):
-    assert overfit.main([*args, "--data-dir", str(mnist_root), "--out", str(tmp_path)]) == 2
+    assert overfit.main([*args, f"--data.data_dir={mnist_root}", "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert words in err and "Traceback" not in err and not (tmp_path / "version_0").exists()
 
@@ -86,6 +86,6 @@ def test_overfitting_command_usage_errors_exit_2_with_one_sentence(args, words, 
 def test_overfitting_command_help_and_missing_data(tmp_path, capsys):
     assert overfit.main(["--help"]) == 0
     assert "--weight-decay" in capsys.readouterr().out
-    assert overfit.main(["--data-dir", str(tmp_path), "--out", str(tmp_path)]) == 1
+    assert overfit.main([f"--data.data_dir={tmp_path}", "--out", str(tmp_path)]) == 1
     err = capsys.readouterr().err
     assert "train-images-idx3-ubyte" in err and "Traceback" not in err

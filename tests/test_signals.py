@@ -30,16 +30,17 @@ def _signal_when(command: list[str], line_starts: str, signum: int, cwd: Path) -
 
 @pytest.mark.slow
 def test_the_plain_loop_ends_with_143_on_sigterm(mnist_root, tmp_path):
-    code, out = _signal_when([sys.executable, str(REPO / "scripts" / "train_scratch.py"), "--epochs", "5", "--limit",
-                              "3000", "--data-dir", str(mnist_root)], "epoch  1/5", signal.SIGTERM, tmp_path)
+    code, out = _signal_when([sys.executable, str(REPO / "scripts" / "train_scratch.py"), "--trainer.max_epochs=5",
+                              "--data.limit=8000", f"--data.data_dir={mnist_root}"], "epoch  1/5", signal.SIGTERM,
+                             tmp_path)
     assert code == 143 and "train_scratch.py: stopped by SIGTERM" in out and "Traceback" not in out
 
 
 @pytest.mark.slow
 def test_the_overfitting_study_ends_with_130_on_ctrl_c_and_leaves_no_partial_file(mnist_root, tmp_path):
-    code, out = _signal_when([sys.executable, "-m", "dlref.lightning.commands.overfit", "--epochs", "400",
-                              "--train-size", "200", "--val-size", "100", "--variants", "overfitting",
-                              "--data-dir", str(mnist_root), "--out", str(tmp_path / "runs")],
+    code, out = _signal_when([sys.executable, "-m", "dlref.lightning.commands.overfit", "--trainer.max_epochs=400",
+                              "--train-size", "200", "--data.val_size=100", "--variants", "overfitting",
+                              f"--data.data_dir={mnist_root}", "--out", str(tmp_path / "runs")],
                              "dlref-overfit:", signal.SIGINT, tmp_path)
     assert code == 130 and "dlref-overfit: stopped by Ctrl-C (SIGINT)" in out and "Traceback" not in out
     assert not list(tmp_path.rglob("*.png"))  # stopped before its figures: none half-written
@@ -49,6 +50,6 @@ def test_the_overfitting_study_ends_with_130_on_ctrl_c_and_leaves_no_partial_fil
 def test_the_overfitting_study_refuses_a_non_finite_rate(capsys):
     from dlref.lightning.commands import overfit
 
-    assert overfit.main(["--lr", "nan"]) == 2
+    assert overfit.main(["--model.lr=.nan"]) == 2
     err = capsys.readouterr().err
-    assert "dlref-overfit: error:" in err and "--lr > 0" in err and "found" in err and "Traceback" not in err
+    assert "dlref-overfit: error:" in err and "finite lr > 0, found lr=nan" in err and "Traceback" not in err

@@ -145,3 +145,37 @@ def test_validate_command_help_and_missing_data(tmp_path, capsys):
                           "--out", str(tmp_path)])
     err = capsys.readouterr().err
     assert code == 1 and "train-images-idx3-ubyte" in err and "Traceback" not in err
+
+
+class _Settings(pl.Callback):
+    """Records what a fit actually runs with: trainer, data and model settings."""
+
+    def __init__(self):
+        self.seen = []
+
+    def on_fit_start(self, trainer, pl_module):
+        dm = trainer.datamodule
+        self.seen.append(dict(
+            max_epochs=trainer.max_epochs, gradient_clip_val=trainer.gradient_clip_val,
+            gradient_clip_algorithm=trainer.gradient_clip_algorithm, precision=trainer.precision,
+            accumulate_grad_batches=trainer.accumulate_grad_batches, accelerator=type(trainer.accelerator).__name__,
+            batch_size=dm.batch_size, eval_batch_size=dm.eval_batch_size, shift=dm.shift, seed=dm.seed,
+            hparams=dict(pl_module.hparams)))
+
+
+@pytest.mark.parametrize("config", sorted(p.name for p in (ROOT / "configs").glob("*.yaml")))
+def test_every_fold_runs_exactly_the_recipe_dlref_fit_runs(config, mnist_root, tmp_path):
+    from dlref.lightning.cli import recipe
+    from dlref.lightning.validation import fold_settings
+
+    args = ["--config", str(ROOT / "configs" / config), f"--data.data_dir={mnist_root}", "--data.limit=300",
+            "--data.val_size=60", "--trainer.max_epochs=1", "--trainer.limit_train_batches=1",
+            f"--trainer.default_root_dir={tmp_path}", "--figures.enabled=false"]
+    fit, folds = _Settings(), _Settings()
+    cli = recipe(*args)
+    cli.trainer.callbacks.append(fit)  # what `dlref fit` would run
+    cli.trainer.fit(cli.model, datamodule=cli.datamodule)
+    model_kwargs, max_epochs, trainer_kwargs = fold_settings(recipe(*args))
+    cross_validate(recipe(*args).datamodule, model_kwargs, "kfold", folds=2, max_epochs=max_epochs,
+                   callbacks=lambda k: [folds], **trainer_kwargs)
+    assert len(folds.seen) == 2 and folds.seen[0] == folds.seen[1] == fit.seen[0]

@@ -14,12 +14,9 @@ shows the traceback. Ctrl-C or SIGTERM stop a fit at the end of a batch after
 writing ``last.ckpt`` (``dlref.lightning.stop``).
 """
 
-import logging
 import os
-import re
 import sys
 import tempfile
-import time
 import warnings
 from pathlib import Path
 
@@ -28,8 +25,9 @@ from lightning.fabric.loggers.tensorboard import _TENSORBOARD_AVAILABLE, _TENSOR
 from lightning.pytorch.callbacks import TQDMProgressBar
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI, SaveConfigCallback
 
-from dlref.lightning import testonce
+from dlref.lightning import runs
 from dlref.lightning.checkpoints import LastCheckpoint, check_checkpoint, find_last, load
+from dlref.lightning.console import EpochBar, Summary, quiet
 from dlref.lightning.datamodule import MNISTDataModule
 from dlref.lightning.errors import UsageError, debugging, run
 from dlref.lightning.figures import Figures
@@ -54,95 +52,12 @@ def _loggers() -> list[dict]:
     return [csv, tensorboard]
 
 
-def _rank_zero() -> bool:
-    return all(int(os.environ.get(name, 0) or 0) == 0 for name in ("RANK", "LOCAL_RANK", "NODE_RANK", "SLURM_PROCID"))
-
-
-def claim_version(folder: Path) -> int:
-    """The number of a new ``folder/version_N``, created here: ``mkdir`` is atomic, so two runs started
-    at the same moment never share one."""
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        taken = [int(p.name[8:]) for p in folder.glob("version_*") if p.name[8:].isdigit()]
-        version = max(taken, default=-1) + 1
-        while True:
-            try:
-                (folder / f"version_{version}").mkdir()
-                return version
-            except FileExistsError:
-                version += 1
-    except OSError as error:
-        raise UsageError(f"dlref expected a writable output folder, found {folder} is not "
-                         f"({error.strerror or error}); pass a writable --trainer.default_root_dir.") from None
-
-
-def describe(model) -> str:
-    """``Flatten → Layer(784, 800, relu) → …``: a network in one line, from each layer's own description."""
-    layers = getattr(model, "layers", None) or list(model.children())
-    return " → ".join(f"{type(layer).__name__}({re.sub(r'[a-z_]+=', '', layer.extra_repr())})".replace("()", "")
-                      for layer in layers)
-
-
-class Summary(pl.Callback):
-    """What a run prints besides the progress bar: the network before fit, one line per epoch when the bar is
-    off, and at the end of fit the epochs this process ran and their seconds."""
-
-    def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        self._start = time.perf_counter()
-        if trainer.is_global_zero:
-            n = sum(p.numel() for p in pl_module.parameters())
-            print(f"dlref: {pl_module.hparams.network}, {n:,} parameters: {describe(pl_module.model)}", flush=True)
-
-    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        self._first_epoch = trainer.current_epoch  # after a resume, the epochs before it ran elsewhere
-
-    def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        # Not on_validation_epoch_end: callbacks run before the module's own hook, where the epoch's metrics
-        # are logged, so they would still read the previous epoch's. Here they are this epoch's.
-        metrics = trainer.callback_metrics
-        if trainer.sanity_checking or trainer.progress_bar_callback or not trainer.is_global_zero:
-            return
-        if "val/acc" in metrics and hasattr(self, "_start"):
-            print(f"dlref: epoch {trainer.current_epoch + 1}/{trainer.max_epochs} val accuracy "
-                  f"{metrics['val/acc'].item():.2%}, val loss {metrics['val/loss'].item():.4f} "
-                  f"({time.perf_counter() - self._start:.1f} s)", flush=True)
-
-    def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if trainer.is_global_zero and hasattr(self, "_first_epoch"):
-            ran = trainer.current_epoch - self._first_epoch
-            print(f"dlref: fit ran {ran} epoch{'s' if ran != 1 else ''} in {time.perf_counter() - self._start:.1f} s"
-                  f" (training and validation), up to epoch {trainer.current_epoch} of {trainer.max_epochs}",
-                  flush=True)
-
-
-class EpochBar(TQDMProgressBar):
-    """Lightning's progress bar, counting epochs from 1 as every dlref line and figure does."""
-
-    def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        super().on_train_epoch_start(trainer, pl_module)
-        self.train_progress_bar.set_description(f"Epoch {trainer.current_epoch + 1}/{trainer.max_epochs}")
-
-    def get_metrics(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> dict:
-        return {k: v for k, v in super().get_metrics(trainer, pl_module).items() if k != "v_num"}
-
-
 class SaveFitConfig(SaveConfigCallback):
     """``config.yaml`` in the run folder of a fit; test, validate and predict add nothing to a run's folder."""
 
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
         if stage == "fit":
             super().setup(trainer, pl_module, stage)
-
-
-def quiet() -> None:
-    """Keep third-party banners, tips and deprecation notices off the console (``--verbose`` keeps them)."""
-    for name in ("lightning.pytorch", "lightning.fabric"):
-        logging.getLogger(name).setLevel(logging.WARNING)
-    for category in (DeprecationWarning, FutureWarning):
-        warnings.filterwarnings("ignore", category=category)
-    warnings.filterwarnings("ignore", ".*smaller than the logging interval.*")  # dlref logs per epoch only
-    warnings.filterwarnings("ignore", ".*is deprecated.*")
-    warnings.filterwarnings("ignore", ".*sync_dist=True.*")  # the training metrics are summed over processes first
 
 
 class DlrefCLI(LightningCLI):
@@ -186,8 +101,8 @@ class DlrefCLI(LightningCLI):
                 logger.init_args.save_dir = config.trainer.default_root_dir  # --trainer.default_root_dir moves it all
         if loggers and self.subcommand == "fit" and loggers[0].init_args.get("version") is None:
             first = loggers[0].init_args
-            if _rank_zero():  # claimed once, then handed to the DDP processes rank 0 starts
-                version = claim_version(Path(first.save_dir, first.name))
+            if runs.rank_zero():  # claimed once, then handed to the DDP processes rank 0 starts
+                version = runs.claim_version(Path(first.save_dir, first.name))
                 os.environ[VERSION_ENV] = str(version)
                 _CLAIMED.append(Path(first.save_dir, first.name, f"version_{version}"))
             if os.environ.get(VERSION_ENV):
@@ -240,7 +155,7 @@ class DlrefCLI(LightningCLI):
         if not self.config.fit.get("test_after_fit"):
             return
         best = self.trainer.checkpoint_callback.best_model_path if self.trainer.checkpoint_callback else ""
-        folder = testonce.run_dir(best) if best else Path(self.trainer.log_dir or RUNS_DIR)  # a collective (DDP)
+        folder = runs.run_dir(best) if best else Path(self.trainer.log_dir or RUNS_DIR)  # a collective (DDP)
         self._test(best or "last weights", folder, lambda: self.trainer.test(
             self.model, datamodule=self.datamodule, ckpt_path=best or None, verbose=False, weights_only=True))
 
@@ -258,23 +173,23 @@ class DlrefCLI(LightningCLI):
     def _test(self, ckpt: str, folder: Path, test) -> None:
         """Check the record can be written, test, record the use, then show the result and the files."""
         if self.trainer.is_global_zero:
-            testonce.before_test(folder)
+            runs.before_test(folder)
         figures = self._figures()
         if figures is not None:
             figures.dirpath = str(folder)
         metrics = {k: float(v) for k, v in test()[0].items() if k.startswith("test/")}
         if not self.trainer.is_global_zero or not metrics:
             return
-        count = testonce.record(folder, ckpt, metrics)
+        count = runs.record(folder, ckpt, metrics)
         print(f"dlref: run folder {folder}", flush=True)
         print(f"dlref: tested {ckpt}: test accuracy {metrics['test/acc']:.2%}, test loss {metrics['test/loss']:.4f} "
-              f"(use {count} of this run's test set, recorded in {testonce.TEST_RESULTS})", flush=True)
+              f"(use {count} of this run's test set, recorded in {runs.TEST_RESULTS})", flush=True)
         if figures is not None and figures.written:
             print(f"dlref: figures {', '.join(str(path) for path in figures.written)}", flush=True)
 
     def test(self, **kwargs) -> None:  # the `dlref test` subcommand
         ckpt = kwargs["ckpt_path"]
-        self._test(ckpt, testonce.run_dir(ckpt), lambda: self.trainer.test(**{**kwargs, "verbose": False}))
+        self._test(ckpt, runs.run_dir(ckpt), lambda: self.trainer.test(**{**kwargs, "verbose": False}))
 
     def before_validate(self) -> None:
         self._checked_ckpt()
@@ -308,6 +223,13 @@ def _cli(args: list[str], run: bool = True) -> DlrefCLI:
         args=args,
         run=run,
     )
+
+
+def recipe(*args: str) -> DlrefCLI:
+    """``dlref fit``'s options (``"--config", "configs/cnn.yaml", "--trainer.max_epochs=3"``) read by its own
+    parser: the model, datamodule and trainer ``dlref fit`` would build, built and not run. Every entry
+    point reads its recipe here, so none re-types a number a config holds."""
+    return _cli([*map(str, args), "--trainer.logger=false"], run=False)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,14 +14,22 @@ import torch
 from dlref.data.batches import Batches
 from dlref.data.mnist import MNIST_MEAN, MNIST_STD, download_mnist, load_mnist, normalize, pixel_stats
 from dlref.data.split import holdout
-from dlref.recipes import SEED, VAL_SIZE
 
 
 class InMemoryDataModule(pl.LightningDataModule):
-    """Train / validation / test tensors held in memory; subclasses say how to load them."""
+    """Train / validation / test tensors held in memory; subclasses say how to load them.
 
-    def __init__(self, batch_size: int = 128, eval_batch_size: int = 1000, val_size: int | float = VAL_SIZE,
-                 seed: int = SEED, limit: int | None = None, shift: int = 0):
+    Args:
+        batch_size, eval_batch_size: examples per training step, and per evaluation batch.
+        val_size: the validation set held out of the training images (a count, or a fraction).
+        seed: seeds the hold-out split and the order of every epoch.
+        limit: use only the first ``limit`` training images (quick runs).
+        shift: move each training image by a random offset of up to ``shift`` pixels each epoch
+            (data augmentation, ``dlref.data.augment``); validation and test images never move.
+    """
+
+    def __init__(self, batch_size: int = 128, eval_batch_size: int = 1000, val_size: int | float = 5000,
+                 seed: int = 0, limit: int | None = None, shift: int = 0):
         super().__init__()
         if batch_size < 1 or eval_batch_size < 1:
             raise ValueError(
@@ -158,14 +166,11 @@ class MNISTDataModule(InMemoryDataModule):
         dataset: ``MNIST``, or torchvision's ``FashionMNIST`` or ``KMNIST`` (the same format, in
             ``data_dir/FashionMNIST/raw`` …), read through ``torchvision.datasets``.
         download: fetch missing files with torchvision's verified download in ``prepare_data``.
-        shift: move each training image by a random offset of up to ``shift`` pixels each epoch
-            (data augmentation, ``dlref.data.augment``); validation and test images never move.
+        **kwargs: ``InMemoryDataModule``'s (batch sizes, validation size, seed, limit, shift).
     """
 
-    def __init__(self, data_dir: str | None = None, dataset: str = "MNIST", download: bool = False,
-                 batch_size: int = 128, eval_batch_size: int = 1000, val_size: int | float = VAL_SIZE,
-                 seed: int = SEED, limit: int | None = None, shift: int = 0):
-        super().__init__(batch_size, eval_batch_size, val_size, seed, limit, shift)
+    def __init__(self, data_dir: str | None = None, dataset: str = "MNIST", download: bool = False, **kwargs):
+        super().__init__(**kwargs)
         self.data_dir, self.dataset, self.download = data_dir, dataset, download
         self._test = None  # (images, labels) of the test set, uint8, read with the training set
         self.mean, self.std = MNIST_MEAN, MNIST_STD  # another dataset: its own, from its training images
@@ -196,7 +201,7 @@ class DigitsDataModule(InMemoryDataModule):
     """
 
     def __init__(self, batch_size: int = 64, eval_batch_size: int = 1000, val_size: int | float = 0.2,
-                 seed: int = SEED, limit: int | None = None):
+                 seed: int = 0, limit: int | None = None):
         super().__init__(batch_size, eval_batch_size, val_size, seed, limit)
 
     def load(self, stage: str):

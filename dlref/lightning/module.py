@@ -17,10 +17,8 @@ never validated or saved.
 """
 
 import math
-import random
 
 import lightning.pytorch as pl
-import numpy as np
 import torch
 from torchmetrics import MeanMetric
 from torchmetrics.classification import MulticlassAccuracy
@@ -28,7 +26,7 @@ from torchmetrics.classification import MulticlassAccuracy
 import dlref
 from dlref import networks
 from dlref.divergence import DivergenceGuard
-from dlref.recipes import RECIPES
+from dlref.lightning.checkpoints import rng_states, set_rng_states
 
 OPTIMIZERS = {
     "sgd": dlref.SGD,  # the slide's W ← W − η ∂L/∂W, bit-exact torch.optim.SGD
@@ -38,27 +36,8 @@ OPTIMIZERS = {
     "rmsprop": torch.optim.RMSprop,
 }
 SCHEDULES = ("none", "onecycle", "cosine", "step")
+NETWORKS = ("fcn", "cnn", "lstm")
 STAGES = ("train", "val", "test")
-
-
-def rng_states() -> dict:
-    """Every global RNG a step draws from, as tensors and plain values (safe under ``weights_only``)."""
-    kind, keys, pos, has_gauss, gauss = np.random.get_state()
-    return {
-        "torch": torch.get_rng_state(),
-        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-        "numpy": [kind, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, gauss],
-        "python": random.getstate(),
-    }
-
-
-def set_rng_states(states: dict) -> None:
-    torch.set_rng_state(states["torch"])
-    if states["cuda"] and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(states["cuda"])
-    kind, keys, pos, has_gauss, gauss = states["numpy"]
-    np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, gauss))
-    random.setstate(states["python"])
 
 
 def _check_number(name: str, value, rule: str, example: float, ok: bool) -> None:
@@ -76,7 +55,8 @@ class Classifier(pl.LightningModule):
         network_kwargs: sizes passed to the builder, e.g. ``{"hidden": 800}``.
         optimizer: ``sgd`` (``dlref.SGD``), ``adam``, ``adamw``, ``adadelta`` or ``rmsprop``.
         lr, momentum, weight_decay, nesterov: the optimizer's settings (``momentum`` and
-            ``nesterov`` only for SGD and RMSprop); ``None`` takes the network's recipe.
+            ``nesterov`` only for SGD and RMSprop). These defaults are every config's starting point:
+            ``configs/*.yaml`` name only what differs.
         schedule: learning-rate schedule: ``none``, ``onecycle`` (per step: up to ``lr`` over the first
             ``pct_start`` of the steps, then down), ``cosine`` (per epoch, to 0 at ``max_epochs``) or
             ``step`` (× ``gamma`` every ``step_size`` epochs).
@@ -87,9 +67,9 @@ class Classifier(pl.LightningModule):
         network: str = "fcn",
         network_kwargs: dict | None = None,
         optimizer: str = "sgd",
-        lr: float | None = None,
-        momentum: float | None = None,
-        weight_decay: float | None = None,
+        lr: float = 0.05,
+        momentum: float = 0.9,
+        weight_decay: float = 0.0,
         nesterov: bool = False,
         schedule: str = "none",
         step_size: int = 1,
@@ -98,18 +78,14 @@ class Classifier(pl.LightningModule):
         num_classes: int = 10,
     ):
         super().__init__()
-        if network not in RECIPES:
-            raise ValueError(f"Classifier expected network in {sorted(RECIPES)}, found {network!r}; pick one of them.")
+        if network not in NETWORKS:
+            raise ValueError(f"Classifier expected network in {NETWORKS}, found {network!r}; pick one of them.")
         if optimizer not in OPTIMIZERS:
             raise ValueError(
                 f"Classifier expected optimizer in {sorted(OPTIMIZERS)}, found {optimizer!r}; pick one of them."
             )
         if schedule not in SCHEDULES:
             raise ValueError(f"Classifier expected schedule in {SCHEDULES}, found {schedule!r}; pick one of them.")
-        recipe = RECIPES[network]
-        lr = recipe["lr"] if lr is None else lr
-        momentum = recipe["momentum"] if momentum is None else momentum
-        weight_decay = recipe["weight_decay"] if weight_decay is None else weight_decay
         _check_number("lr", lr, "> 0", 0.05, lr > 0)
         _check_number("momentum", momentum, ">= 0", 0.9, momentum >= 0)
         _check_number("weight_decay", weight_decay, ">= 0", 5e-4, weight_decay >= 0)
@@ -214,22 +190,31 @@ class Classifier(pl.LightningModule):
             set_rng_states(checkpoint["rng_states"])
 
     def configure_optimizers(self):
-        h = self.hparams
-        kwargs = dict(lr=h.lr, weight_decay=h.weight_decay)
-        if h.optimizer in ("sgd", "rmsprop"):
-            kwargs["momentum"] = h.momentum
-        if h.optimizer == "sgd":
-            kwargs["nesterov"] = h.nesterov
-        optimizer = OPTIMIZERS[h.optimizer](self.parameters(), **kwargs)
-        if h.schedule == "none":
+        optimizer = make_optimizer(self.parameters(), self.hparams)
+        steps = self.trainer.estimated_stepping_batches
+        scheduler, interval = make_schedule(optimizer, self.hparams, int(steps), max(self.trainer.max_epochs or 1, 1))
+        if scheduler is None:
             return optimizer
-        if h.schedule == "onecycle":
-            total = self.trainer.estimated_stepping_batches
-            scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=h.lr, total_steps=int(total),
-                                                            pct_start=h.pct_start)
-            return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
-        if h.schedule == "cosine":
-            scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(self.trainer.max_epochs, 1))
-        else:
-            scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=h.step_size, gamma=h.gamma)
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"}}
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": interval}}
+
+
+def make_optimizer(parameters, h) -> torch.optim.Optimizer:
+    """The optimizer ``h`` (a ``Classifier``'s hyper-parameters) names, for Lightning and the plain loop alike."""
+    kwargs = dict(lr=h["lr"], weight_decay=h["weight_decay"])
+    if h["optimizer"] in ("sgd", "rmsprop"):
+        kwargs["momentum"] = h["momentum"]
+    if h["optimizer"] == "sgd":
+        kwargs["nesterov"] = h["nesterov"]
+    return OPTIMIZERS[h["optimizer"]](parameters, **kwargs)
+
+
+def make_schedule(optimizer, h, total_steps: int, epochs: int):
+    """``(scheduler, "step" | "epoch")`` for ``h["schedule"]``, or ``(None, None)`` for a constant rate."""
+    if h["schedule"] == "onecycle":  # per step: up to lr over the first pct_start of the steps, then down
+        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=h["lr"], total_steps=total_steps,
+                                                   pct_start=h["pct_start"]), "step"
+    if h["schedule"] == "cosine":  # per epoch, to 0 at the last one
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs), "epoch"
+    if h["schedule"] == "step":
+        return torch.optim.lr_scheduler.StepLR(optimizer, step_size=h["step_size"], gamma=h["gamma"]), "epoch"
+    return None, None

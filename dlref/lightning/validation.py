@@ -30,6 +30,8 @@ from dlref.lightning.stop import GracefulStop
 SCHEMES = ("holdout", "kfold", "iterated")
 QUIET = dict(enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
              num_sanity_val_steps=0)  # a fold gives a score, not a model to keep
+# The trainer settings of `dlref fit` that only a kept, logged model needs; a fold takes every other one.
+FOLD_ONLY = ("logger", "callbacks", "default_root_dir", "plugins", "max_epochs", *QUIET)
 
 
 class SplitDataModule(InMemoryDataModule):
@@ -40,9 +42,8 @@ class SplitDataModule(InMemoryDataModule):
         train_idx, val_idx: the rows of each, e.g. one pair from ``dlref.data.split.kfold``.
     """
 
-    def __init__(self, X: torch.Tensor, t: torch.Tensor, train_idx: torch.Tensor, val_idx: torch.Tensor,
-                 batch_size: int = 128, eval_batch_size: int = 1000, seed: int = 0):
-        super().__init__(batch_size, eval_batch_size, seed=seed)
+    def __init__(self, X: torch.Tensor, t: torch.Tensor, train_idx: torch.Tensor, val_idx: torch.Tensor, **kwargs):
+        super().__init__(**kwargs)
         self.X, self.t, self.train_idx, self.val_idx = X, t, train_idx, val_idx
 
     def load(self, stage: str):
@@ -113,6 +114,18 @@ def splits(labels: torch.Tensor, scheme: str = "kfold", folds: int = 5, repeats:
     raise ValueError(f"cross_validate expected scheme in {SCHEMES}, found {scheme!r}; pick one of them.")
 
 
+def data_settings(datamodule: InMemoryDataModule) -> dict:
+    """The settings of ``datamodule`` that a fold's ``SplitDataModule`` keeps: how batches are served."""
+    return {k: getattr(datamodule, k) for k in ("batch_size", "eval_batch_size", "seed", "shift")}
+
+
+def fold_settings(recipe) -> tuple[dict, int, dict]:
+    """``(model_kwargs, max_epochs, trainer_kwargs)`` of every fold: those of ``dlref fit`` for the same recipe
+    (``dlref.lightning.cli.recipe``), less checkpoints, logs and callbacks."""
+    trainer = {k: v for k, v in recipe.config.trainer.items() if k not in FOLD_ONLY}
+    return dict(recipe.model.hparams), recipe.config.trainer.max_epochs, trainer
+
+
 def cross_validate(
     datamodule: InMemoryDataModule,
     model_kwargs: dict | None = None,
@@ -131,8 +144,8 @@ def cross_validate(
     """Train and validate one fresh ``Classifier(**model_kwargs)`` per split of the datamodule's training data.
 
     Args:
-        datamodule: where the training images come from (``training_data()``, its
-            ``batch_size``, ``eval_batch_size``); its test set is never read.
+        datamodule: where the training images come from (``training_data()``) and the folds' data
+            settings (batch sizes, seed of the order, shifts); its test set is never read.
         scheme, folds, repeats, val_size, stratify: the splits (see ``splits``); ``seed`` seeds
             them, the weights (the same for every fold) and the shuffling.
         callbacks: ``callbacks(k)`` gives fold ``k`` its own new callbacks (a callback object
@@ -148,7 +161,7 @@ def cross_validate(
     for k, (name, (train_idx, val_idx)) in enumerate(splits(t, scheme, folds, repeats, val_size, seed, stratify)):
         pl.seed_everything(seed, verbose=False)
         model = Classifier(**(model_kwargs or {}))  # fresh weights; fit builds its optimizer anew
-        data = SplitDataModule(X, t, train_idx, val_idx, datamodule.batch_size, datamodule.eval_batch_size, seed)
+        data = SplitDataModule(X, t, train_idx, val_idx, **data_settings(datamodule))
         history, metrics = train_and_validate(model, data, max_epochs, callbacks(k) if callbacks else None,
                                               Path(log_dir) if log_dir else None, f"fold_{k + 1}", **trainer_kwargs)
         result.names.append(name)

@@ -1,29 +1,26 @@
 """Overfitting and underfitting on real MNIST, and the slide's remedies, on the same axes.
 
-    dlref-overfit                          # all six runs, a few minutes on a CPU
-    dlref-overfit --variants overfitting underfitting --epochs 30
+    dlref-overfit                                   # all six runs of configs/overfit.yaml
+    dlref-overfit --variants overfitting underfitting --trainer.max_epochs=30
 
-A large FCN (784-800-10, no dropout) trained on 1,000 images: its training loss keeps falling
-while its validation loss reaches a minimum and turns up — it has started to learn the noise of
-its 1,000 images (overfitting). A too-small FCN (784-2-10: each image squeezed into two numbers)
-cannot even fit its training images: its training loss stays high (underfitting).
-Then the remedies, each a change to the large FCN on 1,000 images: more training data (10,000
-images), L2 weight decay (dlref.SGD's weight_decay=λ, the same update as adding λ/2·‖W‖² to
-the loss), dropout, and early stopping on the validation loss (Lightning's EarlyStopping).
-Training is the slide's plain rule W ← W − η ∂L/∂W (no momentum). The validation images
-(5,000, held out from MNIST's training set) are the same for every run; the test set is never read.
-
-Writes overfitting.png, remedies.png, history.json and each run's metrics.csv to
+The recipe is ``configs/overfit.yaml``, read by the ``dlref fit`` parser (any of its options can
+follow, e.g. ``--model.lr=0.05``): the large FCN 784-800-10 without dropout, the slide's plain rule
+W ← W − η ∂L/∂W, validated on the same held-out images in every run; the test set is never read.
+On 1,000 training images its training loss keeps falling while its validation loss reaches a
+minimum and turns up: it has started to learn the noise of its 1,000 images (overfitting). A
+too-small FCN (784-2-10: each image squeezed into two numbers) cannot even fit its training
+images (underfitting). Then the remedies, each one change to the overfitting run: more training
+data (10,000 images), L2 weight decay (dlref.SGD's weight_decay=λ, the same update as adding
+λ/2·‖W‖² to the loss), dropout, and early stopping on the validation loss (Lightning's
+EarlyStopping). Writes overfitting.png, remedies.png, history.json and each run's metrics.csv to
 runs/overfit/version_N/.
 """
 
 import argparse
 import json
-import logging
 import math
 import sys
 import time
-import warnings
 from pathlib import Path
 
 import lightning.pytorch as pl
@@ -32,13 +29,15 @@ import torch
 
 from dlref import figures
 from dlref.data.split import holdout
-from dlref.lightning.cli import claim_version
-from dlref.lightning.datamodule import MNISTDataModule
+from dlref.lightning.cli import recipe
+from dlref.lightning.console import quiet
 from dlref.lightning.errors import debugging, run
 from dlref.lightning.module import Classifier
-from dlref.lightning.validation import SplitDataModule, train_and_validate
+from dlref.lightning.runs import claim_version
+from dlref.lightning.validation import SplitDataModule, data_settings, fold_settings, train_and_validate
 
 RUNS = Path("runs") / "overfit"
+CONFIG = Path(__file__).resolve().parents[3] / "configs" / "overfit.yaml"  # beside the package, in the repository
 VARIANTS = ("overfitting", "underfitting", "more-data", "weight-decay", "dropout", "early-stopping")
 REMEDIES = ("overfitting", "more-data", "weight-decay", "dropout", "early-stopping")
 
@@ -48,31 +47,25 @@ def parse_args(argv):
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS), metavar="RUN",
                         help=f"which runs to make, of: {' '.join(VARIANTS)} (default: all)")
-    parser.add_argument("--epochs", type=int, default=60, help="epochs per run (default: 60)")
     parser.add_argument("--train-size", type=int, default=1000, help="training images of the small set (1000)")
     parser.add_argument("--more-data", type=int, default=10000, help="training images for the more-data run (10000)")
-    parser.add_argument("--val-size", type=int, default=5000, help="validation images, held out (5000)")
-    parser.add_argument("--hidden", type=int, default=800, help="hidden units of the large FCN (800)")
     parser.add_argument("--small-hidden", type=int, default=2, help="hidden units of the too-small FCN (2)")
     parser.add_argument("--weight-decay", type=float, default=1e-2, help="L2 weight decay λ (1e-2)")
     parser.add_argument("--dropout", type=float, default=0.5, help="dropout probability p (0.5)")
     parser.add_argument("--patience", type=int, default=5,
                         help="early stopping: epochs without a lower validation loss before stopping (5)")
-    parser.add_argument("--lr", type=float, default=0.1, help="SGD learning rate η (0.1)")
-    parser.add_argument("--momentum", type=float, default=0.0, help="SGD momentum (0: the slide's plain rule)")
-    parser.add_argument("--batch-size", type=int, default=64, help="images per SGD step (64)")
-    parser.add_argument("--seed", type=int, default=0, help="seed for the subsets, weights and shuffling (0)")
-    parser.add_argument("--data-dir", help="folder holding MNIST/raw/ (default: $DLREF_DATA_DIR or ./data)")
+    parser.add_argument("--config", default=str(CONFIG), help="the study's recipe (default: configs/overfit.yaml)")
     parser.add_argument("--out", default=str(RUNS), help=f"folder for the run's files (default: {RUNS})")
-    return parser.parse_args(argv)
+    parser.epilog = "Other options are those of `dlref fit` (see `dlref fit --help`), e.g. --trainer.max_epochs=30."
+    return parser.parse_known_args(argv)
 
 
-def settings(args) -> dict[str, dict]:
-    """What each run changes, starting from the large FCN on the small training set."""
-    n, h = args.train_size, args.hidden
-    large = dict(hidden=h, dropout=0.0, weight_decay=0.0, train_size=n, patience=None)
+def settings(args, hidden: int) -> dict[str, dict]:
+    """What each run changes, starting from the recipe's large FCN on the small training set."""
+    n = args.train_size
+    large = dict(hidden=hidden, dropout=0.0, weight_decay=0.0, train_size=n, patience=None)
     return {
-        "overfitting": dict(large, label=f"large FCN 784-{h}-10, {n:,} images"),
+        "overfitting": dict(large, label=f"large FCN 784-{hidden}-10, {n:,} images"),
         "underfitting": dict(large, hidden=args.small_hidden, label=f"too small FCN 784-{args.small_hidden}-10, "
                                                                       f"{n:,} images"),
         "more-data": dict(large, train_size=args.more_data, label=f"more data: {args.more_data:,} images"),
@@ -90,45 +83,47 @@ def summarize(h: dict) -> dict:
 
 
 def _check(args) -> None:
-    for name in ("epochs", "train_size", "more_data", "val_size", "hidden", "small_hidden", "batch_size", "patience"):
+    for name in ("train_size", "more_data", "small_hidden", "patience"):
         if getattr(args, name) < 1:
             raise ValueError(f"dlref-overfit expected --{name.replace('_', '-')} >= 1, found {getattr(args, name)}; "
                              "pass a positive number.")
-    if not 0 <= args.dropout < 1 or not 0 <= args.weight_decay < math.inf or not 0 < args.lr < math.inf:
-        raise ValueError(f"dlref-overfit expected 0 <= --dropout < 1, --weight-decay >= 0 and --lr > 0, found "
-                         f"{args.dropout}, {args.weight_decay} and {args.lr}; pass e.g. --dropout 0.5.")
+    if not 0 <= args.dropout < 1 or not 0 <= args.weight_decay < math.inf:
+        raise ValueError(f"dlref-overfit expected 0 <= --dropout < 1 and a finite --weight-decay >= 0, found "
+                         f"{args.dropout} and {args.weight_decay}; pass e.g. --dropout 0.5.")
 
 
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    return run("dlref-overfit", lambda: _main(parse_args(argv)), lr_option="--lr ", debug=debugging(argv))
+    return run("dlref-overfit", lambda: _main(*parse_args(argv)), debug=debugging(argv))
 
 
-def _main(args) -> int:
-    for name in ("lightning.pytorch", "lightning.fabric"):
-        logging.getLogger(name).setLevel(logging.WARNING)
-    warnings.filterwarnings("ignore", ".*smaller than the logging interval.*")
+def _main(args, rest: list[str]) -> int:
+    quiet()
     _check(args)
-    X, t = MNISTDataModule(args.data_dir).training_data()  # normalised training images; the test set stays unread
-    train_pool, val_idx = holdout(t, args.val_size, seed=args.seed)
+    cli = recipe("--config", args.config, *[a for a in rest if a != "--debug"])  # the study's recipe
+    base, max_epochs, trainer = fold_settings(cli)
+    dm = cli.datamodule
+    X, t = dm.training_data()  # normalised training images; the test set stays unread
+    train_pool, val_idx = holdout(t, dm.val_size, seed=dm.seed)
     largest = max(args.train_size, args.more_data if "more-data" in args.variants else 0)
     if largest > len(train_pool):
         raise ValueError(f"dlref-overfit expected at most {len(train_pool):,} training images beside "
-                         f"{args.val_size:,} validation images, found {largest:,}; pass smaller sizes.")
+                         f"{len(val_idx):,} validation images, found {largest:,}; pass smaller sizes.")
     # One seeded order of the training pool: the 1,000 images are the first 1,000 of the 10,000.
-    order = train_pool[torch.randperm(len(train_pool), generator=torch.Generator().manual_seed(args.seed))]
+    order = train_pool[torch.randperm(len(train_pool), generator=torch.Generator().manual_seed(dm.seed))]
     run_dir = Path(args.out) / f"version_{claim_version(Path(args.out))}"
-    print(f"dlref-overfit: {args.epochs} epochs per run, {args.val_size:,} validation images -> {run_dir}", flush=True)
+    hidden = base["network_kwargs"].get("hidden", 800)
+    print(f"dlref-overfit: {max_epochs} epochs per run, {len(val_idx):,} validation images -> {run_dir}", flush=True)
     results, start = {}, time.perf_counter()
     for name in (v for v in VARIANTS if v in args.variants):
-        s = settings(args)[name]
-        pl.seed_everything(args.seed, verbose=False)
-        model = Classifier("fcn", {"hidden": s["hidden"], "dropout": s["dropout"]}, lr=args.lr,
-                           momentum=args.momentum, weight_decay=s["weight_decay"])
-        data = SplitDataModule(X, t, order[: s["train_size"]].sort().values, val_idx, args.batch_size, seed=args.seed)
+        s = settings(args, hidden)[name]
+        pl.seed_everything(cli.config.seed_everything or 0, verbose=False)
+        model = Classifier(**{**base, "network_kwargs": {**base["network_kwargs"], "hidden": s["hidden"],
+                                                         "dropout": s["dropout"]},
+                              "weight_decay": s["weight_decay"] or base["weight_decay"]})
+        data = SplitDataModule(X, t, order[: s["train_size"]].sort().values, val_idx, **data_settings(dm))
         stop = pl.callbacks.EarlyStopping("val/loss", patience=s["patience"], mode="min") if s["patience"] else None
-        history, _ = train_and_validate(model, data, args.epochs, [stop] if stop else None, run_dir, name,
-                                        accelerator="cpu")
+        history, _ = train_and_validate(model, data, max_epochs, [stop] if stop else None, run_dir, name, **trainer)
         history["stopped_epoch"] = stop.stopped_epoch + 1 if stop and stop.stopped_epoch else None
         results[name] = dict(label=s["label"], settings=s, summary=summarize(history), history=history)
         r = results[name]["summary"]
@@ -143,12 +138,12 @@ def _main(args) -> int:
     if fit_panels:
         written.append(figures.fitting_curves(
             fit_panels, run_dir / "overfitting.png",
-            f"Overfitting and underfitting on MNIST ({args.val_size:,} validation images)"))
+            f"Overfitting and underfitting on MNIST ({len(val_idx):,} validation images)"))
     remedies = {results[v]["label"]: results[v]["history"] for v in REMEDIES if v in results}
     if len(remedies) > 1:
         written.append(figures.compare_curves(
             remedies, run_dir / "remedies.png",
-            f"Remedies for overfitting: large FCN 784-{args.hidden}-10 on {args.train_size:,} images, and each change"))
+            f"Remedies for overfitting: large FCN 784-{hidden}-10 on {args.train_size:,} images, and each change"))
     print(f"dlref-overfit: {time.perf_counter() - start:.0f} s; wrote {', '.join(str(p) for p in written)}")
     return 0
 

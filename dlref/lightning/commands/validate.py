@@ -15,16 +15,16 @@ cross_validation.png and each fold's metrics.csv to runs/validate/<network>/vers
 import argparse
 import csv
 import json
-import logging
 import sys
 import time
-import warnings
 from pathlib import Path
 
 from dlref import figures
-from dlref.lightning.cli import _cli, claim_version
+from dlref.lightning.cli import recipe
+from dlref.lightning.console import quiet
 from dlref.lightning.errors import debugging, run
-from dlref.lightning.validation import SCHEMES, cross_validate
+from dlref.lightning.runs import claim_version
+from dlref.lightning.validation import SCHEMES, cross_validate, fold_settings
 
 RUNS = Path("runs") / "validate"
 
@@ -52,20 +52,15 @@ def main(argv=None) -> int:
 
 
 def _main(args, rest: list[str]) -> int:
-    for name in ("lightning.pytorch", "lightning.fabric"):  # no "GPU available" or "Seed set" per fold
-        logging.getLogger(name).setLevel(logging.WARNING)
-    warnings.filterwarnings("ignore", ".*smaller than the logging interval.*")
-    cli = _cli([*[a for a in rest if a != "--debug"], "--trainer.logger=false",
-                *([f"--data.limit={args.limit}"] if args.limit else [])],
-               run=False)  # the `dlref fit` config: model, data and trainer settings
-    config, model_kwargs = cli.config, dict(cli.model.hparams)
-    seed = args.seed if args.seed is not None else (config.seed_everything or 0)
+    quiet()  # no "GPU available" or "Seed set" per fold
+    limit = [f"--data.limit={args.limit}"] if args.limit else []
+    cli = recipe(*[a for a in rest if a != "--debug"], *limit)  # exactly `dlref fit`'s model, data and trainer
+    model_kwargs, max_epochs, trainer = fold_settings(cli)
+    seed = args.seed if args.seed is not None else (cli.config.seed_everything or 0)
     val_size = int(args.val_size) if args.val_size >= 1 else args.val_size
-    trainer = {k: config.trainer[k] for k in ("accelerator", "devices", "precision")
-               if config.trainer.get(k) is not None}
     folder = Path(args.out) / model_kwargs["network"]
     run_dir = folder / f"version_{claim_version(folder)}"
-    print(f"dlref-validate: {args.scheme}, {model_kwargs['network']}, {config.trainer.max_epochs} epochs per fold, "
+    print(f"dlref-validate: {args.scheme}, {model_kwargs['network']}, {max_epochs} epochs per fold, "
           f"seed {seed}, {f'first {args.limit:,}' if args.limit else 'all'} training images -> {run_dir}", flush=True)
     start = time.perf_counter()
 
@@ -74,15 +69,14 @@ def _main(args, rest: list[str]) -> int:
               f"({time.perf_counter() - start:.0f} s)", flush=True)
 
     result = cross_validate(cli.datamodule, model_kwargs, args.scheme, args.folds, args.repeats, val_size, seed,
-                            not args.no_stratify, config.trainer.max_epochs, log_dir=run_dir, report=progress,
-                            **trainer)
+                            not args.no_stratify, max_epochs, log_dir=run_dir, report=progress, **trainer)
     seconds = time.perf_counter() - start
     with open(run_dir / "folds.csv", "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["fold", "val_acc", "val_loss"])
         writer.writerows(zip(result.names, result.accuracies, result.losses))
     summary = dict(scheme=args.scheme, folds=len(result.accuracies), mean_val_acc=result.mean, std_val_acc=result.std,
-                   seed=seed, limit=args.limit, max_epochs=config.trainer.max_epochs, seconds=round(seconds, 1),
+                   seed=seed, limit=args.limit, max_epochs=max_epochs, seconds=round(seconds, 1),
                    model=model_kwargs)
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     labels = [name.replace("repeat ", "r").replace(", fold ", "f").replace("fold ", "") for name in result.names]

@@ -1,4 +1,9 @@
-"""Test once — the "Evaluation" slide's rule: the test set judges a model chosen without it, once.
+"""Run folders — where a run's files go, and the record of its test set.
+
+``claim_version`` gives each run its own ``runs/<network>/version_N``: created with one atomic
+``mkdir``, so two runs started at the same moment never share it.
+
+Test once — the "Evaluation" slide's rule: the test set judges a model chosen without it, once.
 
 Every use of a run's test set is appended to ``test_results.jsonl`` in that run's folder (the
 ``version_N`` folder above ``checkpoints/``, or the folder of a checkpoint kept elsewhere) before
@@ -13,9 +18,31 @@ import sys
 import time
 from pathlib import Path
 
-from dlref.lightning.errors import RunError
+from dlref.lightning.errors import RunError, UsageError
 
 TEST_RESULTS = "test_results.jsonl"
+
+
+def rank_zero() -> bool:
+    return all(int(os.environ.get(name, 0) or 0) == 0 for name in ("RANK", "LOCAL_RANK", "NODE_RANK", "SLURM_PROCID"))
+
+
+def claim_version(folder: Path) -> int:
+    """The number of a new ``folder/version_N``, created here: ``mkdir`` is atomic, so two runs started
+    at the same moment never share one."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        taken = [int(p.name[8:]) for p in folder.glob("version_*") if p.name[8:].isdigit()]
+        version = max(taken, default=-1) + 1
+        while True:
+            try:
+                (folder / f"version_{version}").mkdir()
+                return version
+            except FileExistsError:
+                version += 1
+    except OSError as error:
+        raise UsageError(f"dlref expected a writable output folder, found {folder} is not "
+                         f"({error.strerror or error}); pass a writable --trainer.default_root_dir.") from None
 
 
 def run_dir(ckpt_path) -> Path:

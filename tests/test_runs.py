@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from dlref.lightning import testonce
-from dlref.lightning.cli import claim_version, main
+from dlref.lightning import runs
+from dlref.lightning.cli import main
+from dlref.lightning.runs import claim_version
 
 FCN = Path(__file__).resolve().parent.parent / "configs" / "fcn.yaml"
 
@@ -22,7 +23,7 @@ def _fit(root, out, *extra):
 
 
 def _records(folder: Path) -> list[dict]:
-    path = folder / testonce.TEST_RESULTS
+    path = folder / runs.TEST_RESULTS
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
@@ -30,7 +31,7 @@ def test_an_untrained_model_is_never_tested(mnist_root, tmp_path, capsys):
     assert _fit(mnist_root, tmp_path, "--trainer.max_epochs=0") == 2
     err = capsys.readouterr().err
     assert "expected at least one epoch" in err and "--trainer.max_epochs=1" in err and "Traceback" not in err
-    assert not list(tmp_path.rglob(testonce.TEST_RESULTS)) and not list(tmp_path.rglob("version_*"))
+    assert not list(tmp_path.rglob(runs.TEST_RESULTS)) and not list(tmp_path.rglob("version_*"))
 
 
 def test_fit_records_the_use_before_showing_it_and_a_resumed_finished_run_warns_and_counts(mnist_root, tmp_path,
@@ -56,13 +57,13 @@ def test_a_checkpoint_kept_outside_a_run_is_recorded_beside_it(mnist_root, tmp_p
     shutil.copy(tmp_path / "runs" / "fcn" / "version_0" / "checkpoints" / "best.ckpt", mine)
     assert main(["test", "--config", str(FCN), f"--data.data_dir={mnist_root}", "--ckpt_path", str(mine),
                  f"--trainer.default_root_dir={tmp_path / 'runs'}", "--trainer.enable_progress_bar=false"]) == 0
-    assert len(_records(mine.parent)) == 1 and not (tmp_path / testonce.TEST_RESULTS).exists()
+    assert len(_records(mine.parent)) == 1 and not (tmp_path / runs.TEST_RESULTS).exists()
 
 
 def test_a_run_whose_record_cannot_be_written_is_not_tested(mnist_root, tmp_path, capsys):
     assert _fit(mnist_root, tmp_path, "--test_after_fit=false") == 0
     run = tmp_path / "fcn" / "version_0"
-    (run / testonce.TEST_RESULTS).mkdir()  # the record's name is taken: it cannot be appended to
+    (run / runs.TEST_RESULTS).mkdir()  # the record's name is taken: it cannot be appended to
     code = main(["test", "--config", str(FCN), f"--data.data_dir={mnist_root}", "--trainer.enable_progress_bar=false",
                  "--ckpt_path", str(run / "checkpoints" / "best.ckpt"), f"--trainer.default_root_dir={tmp_path}"])
     captured = capsys.readouterr()

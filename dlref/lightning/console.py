@@ -1,0 +1,73 @@
+"""What a run prints: the network in one line, the progress bar counting epochs from 1, a line per
+epoch when the bar is off, the epochs this process ran. Third-party banners, tips and deprecation
+notices stay off the console unless ``--verbose`` is given (``quiet``).
+"""
+
+import logging
+import re
+import time
+import warnings
+
+import lightning.pytorch as pl
+from lightning.pytorch.callbacks import TQDMProgressBar
+
+
+def describe(model) -> str:
+    """``Flatten → Layer(784, 800, relu) → …``: a network in one line, from each layer's own description."""
+    layers = getattr(model, "layers", None) or list(model.children())
+    return " → ".join(f"{type(layer).__name__}({re.sub(r'[a-z_]+=', '', layer.extra_repr())})".replace("()", "")
+                      for layer in layers)
+
+
+class Summary(pl.Callback):
+    """What a run prints besides the progress bar: the network before fit, one line per epoch when the bar is
+    off, and at the end of fit the epochs this process ran and their seconds."""
+
+    def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._start = time.perf_counter()
+        if trainer.is_global_zero:
+            n = sum(p.numel() for p in pl_module.parameters())
+            print(f"dlref: {pl_module.hparams.network}, {n:,} parameters: {describe(pl_module.model)}", flush=True)
+
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._first_epoch = trainer.current_epoch  # after a resume, the epochs before it ran elsewhere
+
+    def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        # Not on_validation_epoch_end: callbacks run before the module's own hook, where the epoch's metrics
+        # are logged, so they would still read the previous epoch's. Here they are this epoch's.
+        metrics = trainer.callback_metrics
+        if trainer.sanity_checking or trainer.progress_bar_callback or not trainer.is_global_zero:
+            return
+        if "val/acc" in metrics and hasattr(self, "_start"):
+            print(f"dlref: epoch {trainer.current_epoch + 1}/{trainer.max_epochs} val accuracy "
+                  f"{metrics['val/acc'].item():.2%}, val loss {metrics['val/loss'].item():.4f} "
+                  f"({time.perf_counter() - self._start:.1f} s)", flush=True)
+
+    def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if trainer.is_global_zero and hasattr(self, "_first_epoch"):
+            ran = trainer.current_epoch - self._first_epoch
+            print(f"dlref: fit ran {ran} epoch{'s' if ran != 1 else ''} in {time.perf_counter() - self._start:.1f} s"
+                  f" (training and validation), up to epoch {trainer.current_epoch} of {trainer.max_epochs}",
+                  flush=True)
+
+
+class EpochBar(TQDMProgressBar):
+    """Lightning's progress bar, counting epochs from 1 as every dlref line and figure does."""
+
+    def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        super().on_train_epoch_start(trainer, pl_module)
+        self.train_progress_bar.set_description(f"Epoch {trainer.current_epoch + 1}/{trainer.max_epochs}")
+
+    def get_metrics(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> dict:
+        return {k: v for k, v in super().get_metrics(trainer, pl_module).items() if k != "v_num"}
+
+
+def quiet() -> None:
+    """Keep third-party banners, tips and deprecation notices off the console (``--verbose`` keeps them)."""
+    for name in ("lightning.pytorch", "lightning.fabric"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    for category in (DeprecationWarning, FutureWarning):
+        warnings.filterwarnings("ignore", category=category)
+    warnings.filterwarnings("ignore", ".*smaller than the logging interval.*")  # dlref logs per epoch only
+    warnings.filterwarnings("ignore", ".*is deprecated.*")
+    warnings.filterwarnings("ignore", ".*sync_dist=True.*")  # the training metrics are summed over processes first
