@@ -30,10 +30,12 @@ from .activations import identity, softmax
 from .model import output_activation
 
 
-def _as_batch(y: torch.Tensor, t: torch.Tensor, name: str):
+def _as_batch(y: torch.Tensor, t: torch.Tensor, name: str, check: bool = True):
     """``y`` as ``(batch, classes)``; ``t`` as one-hot rows or as indices ``(batch, 1)``.
 
-    Checks the shapes at the door, so a mismatch is one sentence, not a broadcast error.
+    Checks the shapes at the door, so a mismatch is one sentence, not a broadcast error. With ``check``,
+    class indices are also range-checked, which reads two numbers back from their device; training loops
+    check their labels once per dataset (or first batch) instead and pass ``check=False``.
     """
     if not isinstance(y, torch.Tensor) or not isinstance(t, torch.Tensor):
         raise TypeError(
@@ -55,7 +57,7 @@ def _as_batch(y: torch.Tensor, t: torch.Tensor, name: str):
                 f"{name} expected class indices of shape ({y.shape[0]},) to match y {tuple(y.shape)}, "
                 f"found {tuple(t.shape)}; pass one label per row of y."
             )
-        if t.numel() and (int(t.min()) < 0 or int(t.max()) >= y.shape[1]):
+        if check and t.numel() and (int(t.min()) < 0 or int(t.max()) >= y.shape[1]):
             raise ValueError(
                 f"{name} expected class indices in 0..{y.shape[1] - 1}, found values from {int(t.min())} "
                 f"to {int(t.max())}; check the labels or the number of classes of the last layer."
@@ -69,9 +71,9 @@ def _as_batch(y: torch.Tensor, t: torch.Tensor, name: str):
     return y, t
 
 
-def cross_entropy_error(y: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+def cross_entropy_error(y: torch.Tensor, t: torch.Tensor, check: bool = True) -> torch.Tensor:
     """The slide's ``E = -Σ_k t_k log y_k`` on probabilities ``y``, mean over the batch."""
-    y, t = _as_batch(y, t, "cross_entropy_error")
+    y, t = _as_batch(y, t, "cross_entropy_error", check)
     if not torch.is_floating_point(t):  # t_k = 1 for the labelled class only
         return -torch.log(y.gather(1, t)).mean()
     return -torch.xlogy(t, y).sum(dim=1).mean()  # t·log y, with 0·log 0 = 0
@@ -83,25 +85,26 @@ def log_softmax(x: torch.Tensor) -> torch.Tensor:
     return x - m - torch.log(torch.exp(x - m).sum(dim=-1, keepdim=True))
 
 
-def cross_entropy(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+def cross_entropy(x: torch.Tensor, t: torch.Tensor, check: bool = True) -> torch.Tensor:
     """Cross-entropy on logits ``x``: ``-Σ_k t_k log softmax(x)_k``, mean over the batch.
 
-    The stable form to train with. Twin: ``F.cross_entropy(x, t)``.
+    The stable form to train with. Twin: ``F.cross_entropy(x, t)``. ``check=False`` skips reading the
+    class indices back to range-check them (for loops that checked their labels once).
     """
     if x.grad_fn is not None and x.grad_fn.name() == "SoftmaxBackward0":  # graph metadata: no value is read
         raise ValueError(
             "cross_entropy expected logits (it applies the softmax itself), found the output of a softmax; "
             "end the model with activate=dlref.identity, or use dlref.cross_entropy_error on probabilities."
         )
-    x, t = _as_batch(x, t, "cross_entropy")
+    x, t = _as_batch(x, t, "cross_entropy", check)
     if not torch.is_floating_point(t):
         return -log_softmax(x).gather(1, t).mean()
     return -(t * log_softmax(x)).sum(dim=1).mean()
 
 
-def mean_squared_error(y: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+def mean_squared_error(y: torch.Tensor, t: torch.Tensor, check: bool = True) -> torch.Tensor:
     """The slide's ``E = ½ Σ_k (y_k − t_k)²``, mean over the batch."""
-    y, t = _as_batch(y, t, "mean_squared_error")
+    y, t = _as_batch(y, t, "mean_squared_error", check)
     if not torch.is_floating_point(t):
         t = torch.zeros_like(y).scatter_(1, t, 1.0)  # class indices → one-hot
     return 0.5 * ((y - t) ** 2).sum(dim=1).mean()
@@ -130,3 +133,17 @@ def check_output(model, loss_fn, caller: str) -> None:
 def loss_for(model) -> Callable:
     """The cross-entropy that matches the model: on probabilities after a softmax, else on logits."""
     return cross_entropy_error if output_activation(model) is softmax else cross_entropy
+
+
+class CheckedOnce:
+    """``loss_fn`` that range-checks the class labels of its first batch only: a training loop's labels come
+    from one dataset, and reading them back at every step would make the host wait for the device."""
+
+    def __init__(self, loss_fn: Callable):
+        self.loss_fn, self.first = loss_fn, True
+
+    def __call__(self, Y: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        if self.first or self.loss_fn not in (cross_entropy, cross_entropy_error, mean_squared_error):
+            self.first = False
+            return self.loss_fn(Y, target)
+        return self.loss_fn(Y, target, check=False)

@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from .divergence import DivergenceGuard
-from .loss import check_output
+from .loss import CheckedOnce, check_output
 from .model import as_model
 
 
@@ -66,6 +66,7 @@ def train(
         )
     model = as_model(model)  # a torch module becomes a one-layer Model: model.predict, model.W
     check_output(model, loss_fn, "train")  # the softmax trap, from the layers alone
+    loss_fn = CheckedOnce(loss_fn)  # the labels' range is read back for the first batch only
     lr = optimizer.param_groups[0]["lr"] if getattr(optimizer, "param_groups", None) else None
     optimizer = optimizer if hasattr(optimizer, "update") else _Update(optimizer)
     device, history, guard, step = device_of(model), [], DivergenceGuard(model.parameters()), 0

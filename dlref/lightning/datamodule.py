@@ -12,7 +12,7 @@ import lightning.pytorch as pl
 import torch
 
 from dlref.data.batches import Batches
-from dlref.data.mnist import MNIST_MEAN, MNIST_STD, download_mnist, load_mnist, normalize, pixel_stats
+from dlref.data.mnist import CLASSES, MNIST_MEAN, MNIST_STD, download_mnist, load_mnist, normalize, pixel_stats
 from dlref.data.split import holdout
 
 
@@ -24,12 +24,14 @@ class InMemoryDataModule(pl.LightningDataModule):
         val_size: the validation set held out of the training images (a count, or a fraction).
         seed: seeds the hold-out split and the order of every epoch.
         limit: use only the first ``limit`` training images (quick runs).
+        num_classes: labels are ``0 … num_classes − 1``; checked once per set, never per batch.
         shift: move each training image by a random offset of up to ``shift`` pixels each epoch
             (data augmentation, ``dlref.data.augment``); validation and test images never move.
     """
 
     def __init__(self, batch_size: int = 128, eval_batch_size: int = 1000, val_size: int | float = 5000,
-                 seed: int = 0, limit: int | None = None, shift: int = 0):
+                 seed: int = 0, limit: int | None = None, shift: int = 0,
+                 num_classes: int = CLASSES):
         super().__init__()
         if batch_size < 1 or eval_batch_size < 1:
             raise ValueError(
@@ -42,7 +44,7 @@ class InMemoryDataModule(pl.LightningDataModule):
         if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 1):
             raise ValueError(f"expected limit as an int >= 1 (the first N training images) or None for all, found "
                              f"{limit!r}; pass e.g. --data.limit=10000, or leave it out.")
-        self.seed, self.limit, self.shift = seed, limit, shift
+        self.seed, self.limit, self.shift, self.num_classes = seed, limit, shift, num_classes
         self.train_X = self.train_t = self.val_X = self.val_t = self.test_X = self.test_t = None
         self._train_batches = None
         self._loader_state = None  # from a checkpoint, for the training batches
@@ -68,19 +70,24 @@ class InMemoryDataModule(pl.LightningDataModule):
             )
         return X
 
-    def _non_empty(self, t: torch.Tensor, what: str) -> None:
+    def _check_labels(self, t: torch.Tensor, what: str) -> None:
         if len(t) == 0:
             raise ValueError(f"{type(self).__name__} expected at least one {what} image, found none; check the data "
                              "(and --data.limit, --data.val_size).")
+        if torch.is_floating_point(t) or int(t.min()) < 0 or int(t.max()) >= self.num_classes:  # once per set
+            found = f"{t.dtype} labels" if torch.is_floating_point(t) else f"labels {int(t.min())}..{int(t.max())}"
+            raise ValueError(f"{type(self).__name__} expected integer {what} labels 0..{self.num_classes - 1}, found "
+                             f"{found}; fix the labels, or pass num_classes.")
 
     def check_test_set(self) -> None:
         """Raise now, not after a whole training, if the test set cannot be read or is empty."""
-        self._non_empty(self.load("test")[1], "test")
+        self._check_labels(self.load("test")[1], "test")
 
     def training_data(self) -> tuple[torch.Tensor, torch.Tensor]:
         """The whole training set (its first ``limit`` examples if set) as network inputs; never the test set."""
         X, t = self.load("train")
         X, t = (X[: self.limit], t[: self.limit]) if self.limit else (X, t)
+        self._check_labels(t, "training")
         return self._checked(X, "train"), t
 
     def _device(self) -> torch.device:
@@ -93,7 +100,7 @@ class InMemoryDataModule(pl.LightningDataModule):
             X, t = self.load("train")
             if self.limit:
                 X, t = X[: self.limit], t[: self.limit]
-            self._non_empty(t, "training")
+            self._check_labels(t, "training")
             train_idx, val_idx = holdout(t, self.val_size, seed=self.seed)
             # Split first, then transform each part: the whole set is never held twice as floats.
             # Kept on the training device: batches are sliced there, nothing is copied per step.
@@ -101,7 +108,7 @@ class InMemoryDataModule(pl.LightningDataModule):
             self.val_X, self.val_t = self._checked(X[val_idx], "train").to(device), t[val_idx].to(device)
         if stage in ("test", "predict") and self.test_X is None:
             X, t = self.load("test")
-            self._non_empty(t, "test")
+            self._check_labels(t, "test")
             self.test_X, self.test_t = self._checked(X, "test").to(device), t.to(device)
 
     def _shards(self) -> dict:
