@@ -12,6 +12,7 @@ import csv
 import hashlib
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -77,23 +78,23 @@ def _metrics_csv(run_dir: Path) -> dict[str, float]:
     return values
 
 
-@pytest.mark.slow
-def test_two_process_ddp_fit_shards_the_data_and_evaluates_like_one_process(mnist_root, tmp_path):
-    ddp_dir = tmp_path / "ddp"
+def _env() -> dict:
     env = {k: v for k, v in os.environ.items() if k not in DDP_ENV}
     # The children import ShardProbe from this file; the repository stays importable from any cwd.
     env["PYTHONPATH"] = os.pathsep.join([str(TESTS), *filter(None, [env.get("PYTHONPATH")]), str(REPO)])
     env["OMP_NUM_THREADS"] = "1"  # two processes on a small CPU: one thread each, not two each fighting
-    command = [sys.executable, "-m", "dlref.lightning.cli", "fit", *_data_args(mnist_root),
-               "--trainer.strategy=ddp", "--trainer.devices=2", "--trainer.accelerator=cpu",
-               "--trainer.max_epochs=1", f"--trainer.default_root_dir={ddp_dir}",
-               "--trainer.callbacks+=test_ddp.ShardProbe"]
-    done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-5000:]
-    assert (ddp_dir / "shards-rank1.json").exists()  # it really ran as two processes
+    return env
 
-    # Which images each process saw, against the split a single process makes.
-    ranks = [json.loads((ddp_dir / f"shards-rank{r}.json").read_text()) for r in range(2)]
+
+def _fit_command(mnist_root, out: Path, *extra) -> list[str]:
+    return [sys.executable, "-m", "dlref.lightning.cli", "fit", *_data_args(mnist_root), "--trainer.strategy=ddp",
+            "--trainer.accelerator=cpu", "--trainer.max_epochs=1", f"--trainer.default_root_dir={out}",
+            "--trainer.callbacks+=test_ddp.ShardProbe", *extra]
+
+
+def _check_two_processes(mnist_root, out: Path, tmp_path: Path) -> None:
+    """The shares each process saw, the run folder rank 0 wrote, and the metrics against one process."""
+    ranks = [json.loads((out / f"shards-rank{r}.json").read_text()) for r in range(2)]
     assert [r["world_size"] for r in ranks] == [2, 2]
     dm = MNISTDataModule(data_dir=str(mnist_root), limit=LIMIT, val_size=VAL_SIZE, batch_size=BATCH)
     dm.setup("fit")
@@ -107,14 +108,15 @@ def test_two_process_ddp_fit_shards_the_data_and_evaluates_like_one_process(mnis
         assert sorted(shares[0] + shares[1]) == sorted(whole), f"{stage}: the shares do not cover the set"
     assert len(ranks[0]["train"]) == len(ranks[1]["train"]) == (LIMIT - VAL_SIZE) // 2  # equal steps per process
 
-    # One process evaluates the same checkpoint: the metrics DDP logged, synced across processes.
-    run_dir = ddp_dir / "fcn" / "version_0"
+    # One run folder, written by rank 0 alone; then one process evaluates the same checkpoint.
+    assert [p.name for p in (out / "fcn").iterdir()] == ["version_0"]
+    run_dir = out / "fcn" / "version_0"
+    assert sorted(p.name for p in (run_dir / "checkpoints").iterdir()) == ["best.ckpt", "last.ckpt"]
     ddp_val = _metrics_csv(run_dir)
     ddp_test = json.loads((run_dir / TEST_RESULTS).read_text().splitlines()[0])
     best = ddp_test["ckpt_path"]
     assert best.endswith("best.ckpt") and ddp_test["test/acc"] > 0.6
     single = [*_data_args(mnist_root), "--trainer.devices=1", "--trainer.accelerator=cpu", "--ckpt_path", best]
-    dm = MNISTDataModule(data_dir=str(mnist_root), limit=LIMIT, val_size=VAL_SIZE, batch_size=BATCH)
     trainer = pl.Trainer(accelerator="cpu", devices=1, logger=False, enable_progress_bar=False)
     single_val = trainer.validate(Classifier.load_from_checkpoint(best), datamodule=dm, verbose=False)[0]
     assert main(["validate", *single, f"--trainer.default_root_dir={tmp_path / 'single'}"]) == 0
@@ -124,3 +126,31 @@ def test_two_process_ddp_fit_shards_the_data_and_evaluates_like_one_process(mnis
     for name, ddp, one in (("val", ddp_val, single_val), ("test", ddp_test, single_test)):
         assert ddp[f"{name}/acc"] == one[f"{name}/acc"], (name, ddp, one)  # counts of correct images: exact
         assert ddp[f"{name}/loss"] == pytest.approx(one[f"{name}/loss"], rel=1e-6), (name, ddp, one)
+
+
+@pytest.mark.slow
+def test_two_process_ddp_fit_shards_the_data_and_evaluates_like_one_process(mnist_root, tmp_path):
+    out = tmp_path / "ddp"
+    done = subprocess.run(_fit_command(mnist_root, out, "--trainer.devices=2"), cwd=tmp_path, env=_env(),
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-5000:]
+    _check_two_processes(mnist_root, out, tmp_path)
+
+
+@pytest.mark.slow
+def test_two_nodes_on_one_machine_train_like_two_processes(mnist_root, tmp_path):
+    # Two "machines" of one process each, started as a cluster launcher (torchrun, SLURM) starts them: the
+    # same command on each, told its node's rank and where to meet, on 127.0.0.1 with the gloo backend.
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    out = tmp_path / "nodes"
+    nodes = [subprocess.Popen(_fit_command(mnist_root, out, "--trainer.num_nodes=2", "--trainer.devices=1"),
+                              cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                              env={**_env(), "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port),
+                                   "NODE_RANK": str(node), "LOCAL_RANK": "0", "WORLD_SIZE": "2"})
+             for node in range(2)]
+    outputs = [node.communicate(timeout=300)[0] for node in nodes]
+    assert [node.returncode for node in nodes] == [0, 0], "\n".join(o[-3000:] for o in outputs)
+    assert "test accuracy" in outputs[0] and "test accuracy" not in outputs[1]  # rank 0 reports
+    _check_two_processes(mnist_root, out, tmp_path)

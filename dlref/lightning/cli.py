@@ -143,7 +143,8 @@ class DlrefCLI(LightningCLI):
                              f"{trainer.max_epochs}, max_steps={trainer.max_steps}; pass e.g. "
                              "--trainer.max_epochs=1 (a model that never trained must not spend the test set).")
         self._checked_ckpt()
-        self._check_writable()
+        if runs.rank_zero():  # only rank 0 writes; another node would make a folder of its own here
+            self._check_writable()
         if self.config.fit.get("test_after_fit"):  # an unusable test set is found now, not after training
             self.datamodule.check_test_set()
 
