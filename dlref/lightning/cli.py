@@ -14,6 +14,7 @@ shows the traceback. Ctrl-C or SIGTERM stop a fit at the end of a batch after
 writing ``last.ckpt`` (``dlref.lightning.stop``).
 """
 
+import importlib.util
 import os
 import sys
 import tempfile
@@ -21,7 +22,6 @@ import warnings
 from pathlib import Path
 
 import lightning.pytorch as pl
-from lightning.fabric.loggers.tensorboard import _TENSORBOARD_AVAILABLE, _TENSORBOARDX_AVAILABLE
 from lightning.pytorch.callbacks import TQDMProgressBar
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI, SaveConfigCallback
 
@@ -46,7 +46,7 @@ CHECKPOINT = dict(monitor="val/acc", mode="max", save_top_k=1, save_last=False, 
 
 def _loggers() -> list[dict]:
     csv = {"class_path": "lightning.pytorch.loggers.CSVLogger", "init_args": {"save_dir": RUNS_DIR}}
-    if not (_TENSORBOARD_AVAILABLE or _TENSORBOARDX_AVAILABLE):
+    if not (importlib.util.find_spec("tensorboard") or importlib.util.find_spec("tensorboardX")):
         return [csv]
     tensorboard = {"class_path": "lightning.pytorch.loggers.TensorBoardLogger", "init_args": {"save_dir": RUNS_DIR}}
     return [csv, tensorboard]
@@ -63,6 +63,8 @@ class SaveFitConfig(SaveConfigCallback):
 class DlrefCLI(LightningCLI):
     _subcommand = "fit"  # the subcommand whose parser is being built (LightningCLI builds one per subcommand)
 
+    # Private, and the one kept: the only hook that says which subcommand's parser is being built, so that
+    # --test_after_fit exists for fit alone.
     def _prepare_subcommand_parser(self, klass, subcommand: str, **kwargs) -> LightningArgumentParser:
         self._subcommand = subcommand
         return super()._prepare_subcommand_parser(klass, subcommand, **kwargs)
@@ -75,15 +77,6 @@ class DlrefCLI(LightningCLI):
         if self._subcommand == "fit":  # `dlref test --test_after_fit` would mean nothing: not offered there
             parser.add_argument("--test_after_fit", type=bool, default=True,
                                 help="after fit, evaluate the best checkpoint once on the test set")
-
-    def _parse_ckpt_path(self) -> None:
-        # LightningCLI reads the checkpoint's hyper-parameters (so its network wins over the config's);
-        # read it through dlref's loader first, so an unreadable, unsafe or foreign file is one sentence.
-        subcommand = self.config.get("subcommand")
-        ckpt = self.config[subcommand].get("ckpt_path") if subcommand else None
-        if ckpt and ckpt not in ("last", "best", "hpc", "registry"):
-            check_checkpoint(load(ckpt), ckpt)
-        super()._parse_ckpt_path()
 
     def before_instantiate_classes(self) -> None:
         config = self.config[self.subcommand] if self.subcommand else self.config
@@ -233,12 +226,23 @@ def recipe(*args: str) -> DlrefCLI:
     return _cli([*map(str, args), "--trainer.logger=false"], run=False)
 
 
+def _check_ckpt_arg(args: list[str]) -> None:
+    """LightningCLI reads a --ckpt_path's hyper-parameters while it parses (the checkpoint's network wins
+    over the config's): read it through dlref's loader first, so a bad file is one sentence."""
+    for i, arg in enumerate(args):
+        path = arg.partition("=")[2] if arg.startswith("--ckpt_path=") else (
+            args[i + 1] if arg == "--ckpt_path" and i + 1 < len(args) else None)
+        if path and path not in ("last", "best", "hpc", "registry"):
+            check_checkpoint(load(path), path)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if "--verbose" not in args:
         quiet()
 
     def command() -> None:
+        _check_ckpt_arg(args)
         _cli([a for a in args if a not in ("--debug", "--verbose")])
 
     code = run("dlref", command, debug=debugging(args))
