@@ -2,7 +2,7 @@
 
     dm = MNISTDataModule(limit=10000)
     result = cross_validate(dm, {"network": "fcn", "schedule": "cosine"}, scheme="kfold", folds=5, max_epochs=20)
-    print(result)  # kfold, 5 folds: validation accuracy 96.32% ± 0.31% (mean ± std over folds)
+    print(result)  # kfold, 5 folds: validation accuracy …% ± …% (mean ± std over folds)
 
 For each ``(train_idx, val_idx)`` of ``dlref.data.split`` (``holdout``, ``kfold`` or
 ``iterated_kfold``): seed, build a fresh ``Classifier`` (new weights; Lightning asks it for a new
