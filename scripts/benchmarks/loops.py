@@ -108,7 +108,7 @@ def fit_epoch(recipe: Recipe, steps: int | None, precision: str | None = None, c
 
     def run() -> float:
         module = copy.deepcopy(recipe.cli.model) if fresh else recipe.cli.model
-        if compile_model:  # compiles again in every run: the first epoch's cost
+        if compile_model:  # compiled once, in the first run: later copies reuse the code
             module.model = torch.compile(module.model)
         clock = Stopwatch(recipe.device)
         recipe.epoch()  # back to the first batch of the first epoch
