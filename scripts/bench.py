@@ -53,6 +53,11 @@ def parse_args(argv):
         parser.error(f"--only expected sections from {', '.join(SECTIONS)}, found {', '.join(sorted(unknown))}; "
                      "pass e.g. --only core,layers")
     args.only = [name for name in SECTIONS if name in args.only.split(",")]
+    anchor = args.anchor_from and Path(args.anchor_from) / "anchor-accuracy.jsonl"
+    for option, path in (("--render", args.render), ("--keep", args.keep), ("--anchor-from", anchor)):
+        if path and not Path(path).is_file():  # found now, not after the sections before it have run
+            parser.error(f"{option} expected {path}, written by an earlier run, found no such file; pass the "
+                         "benchmarks.json (or, for --anchor-from, the --out folder) of a run that finished")
     return args
 
 

@@ -117,7 +117,7 @@ def test_the_accuracy_clock_tests_four_times_an_epoch_and_stops_at_the_target(mn
     assert len(accuracy.ours("fcn", 0.0, "cpu", *options)) == 1  # reached at the first test: the fit stops
 
 
-def test_every_section_is_run_by_the_runner_and_an_unknown_one_is_refused(capsys):
+def test_every_section_is_run_by_the_runner_and_a_wrong_option_is_one_sentence(capsys):
     assert list(bench.SECTIONS) == ["core", "lightning", "data", "layers", "accuracy", "memory", "compile", "gpu"]
     assert all(callable(section.run) for section in bench.SECTIONS.values())
     if not torch.cuda.is_available():
@@ -127,6 +127,9 @@ def test_every_section_is_run_by_the_runner_and_an_unknown_one_is_refused(capsys
         bench.parse_args(["--only", "core,nope"])
     assert "--only expected sections from core, lightning" in capsys.readouterr().err
     assert bench.parse_args(["--only", "gpu,core"]).only == ["core", "gpu"]  # always in the report's order
+    with pytest.raises(SystemExit):
+        bench.parse_args(["--only", "accuracy", "--anchor-from", "no/such/folder"])
+    assert "--anchor-from expected no/such/folder/anchor-accuracy.jsonl" in capsys.readouterr().err
 
 
 def test_a_small_run_keeps_earlier_sections_writes_json_and_markdown_and_renders_again(tmp_path):

@@ -62,17 +62,18 @@ def ours(config: str, target: float, device="cpu", *options: str) -> list[dict]:
 
 
 def anchor(settings: Settings) -> tuple[list[dict], str]:
-    """The anchor's epochs (seconds of training and test accuracy), run now or read from ``--anchor-from``."""
+    """The anchor's epochs (seconds of training, test accuracy), run now or read from ``--anchor-from``, and how
+    the run ended."""
     if settings.anchor_from:
-        log, how = Path(settings.anchor_from) / "anchor-accuracy.jsonl", "reused from an earlier run (--anchor-from)"
+        log, ended = Path(settings.anchor_from) / "anchor-accuracy.jsonl", "an earlier run"
     else:
-        log, how = settings.out / "anchor-accuracy.jsonl", ""
+        log = settings.out / "anchor-accuracy.jsonl"
         log.unlink(missing_ok=True)
         epochs = ["--epochs", "1", "--dry-run"] if settings.quick else ["--epochs", str(ANCHOR_EPOCHS)]
         code, _, _ = run_measured([sys.executable, ANCHOR, "--target", str(max(TARGETS.values())), *epochs,
                                    "--json-out", log], settings.out / "anchor-accuracy.log")
-        how = f"exit {code}" + (", --dry-run: one batch" if settings.quick else "")
-    return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else [], how
+        ended = f"exit {code}" + ("; --dry-run: one batch" if settings.quick else "")
+    return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else [], ended
 
 
 def _first(history: list[dict], target: float) -> dict | None:
@@ -87,27 +88,28 @@ def _seconds(entry: dict | None, history: list[dict]) -> str:
 
 
 def run(settings: Settings, device="cpu") -> list[dict]:
-    theirs, how = anchor(settings)
+    theirs, ended = anchor(settings)
     quick = ["--trainer.max_epochs=1", "--trainer.limit_train_batches=8"] if settings.quick else []
     rows = []
     for config, target in TARGETS.items():
-        network = config.split("_")[0].upper()
+        network = config.split("_")[0].upper()  # cnn_fast.yaml is a CNN recipe
         history = ours(config, target, device, *quick)
-        mine, anchor_first = _first(history, target), _first(theirs, target)
+        mine, first = _first(history, target), _first(theirs, target)
         rows.append(figure(f"{network} ({config}.yaml): seconds of training to {target:.0%} test accuracy",
                            _seconds(mine, history),
                            note="test accuracy every quarter epoch (epoch: accuracy): "
                                 + ", ".join(f"{e['epoch']}: {e['test_acc']:.2%}" for e in history)))
         if config == network.lower():  # one anchor row per target
-            value = _seconds(anchor_first, theirs) + ("" if anchor_first else f" ({how})")
-            rows.append(figure(f"pytorch/examples recipe: seconds of training to {target:.0%}", value,
-                               note="the anchor (scripts/pytorch_examples_mnist.py): pytorch/examples' Net, optimizer, "
-                                    "schedule, batch size and per-sample data path, no shuffle on CPU as in the "
-                                    f"original; tested after each epoch{'; ' + how if how else ''}"
-                               if network == "FCN" else ""))
-        if mine and anchor_first:
+            note = ("the anchor (scripts/pytorch_examples_mnist.py): pytorch/examples' Net, optimizer, schedule, "
+                    "batch size and per-sample data path, no shuffle on CPU as in the original; tested after each "
+                    "epoch" + ("; its figures reused from an earlier run (--anchor-from)" if settings.anchor_from
+                               else ""))
+            rows.append(figure(f"pytorch/examples recipe: seconds of training to {target:.0%}",
+                               _seconds(first, theirs) + ("" if first else f" ({ended})"),
+                               note=note if network == "FCN" else ""))
+        if mine and first:
             rows.append(figure(f"{network} ({config}.yaml) time to {target:.0%} / the recipe's",
-                               f"{mine['train_seconds'] / anchor_first['train_seconds']:.2f}×"))
+                               f"{mine['train_seconds'] / first['train_seconds']:.2f}×"))
         if config == "cnn_fast":
             rows.append(figure(f"CNN (cnn_fast.yaml): {target:.0%} within {FAST} s of training",
                                f"{mine['train_seconds']:.1f} s" if mine else "not reached", f"≤ {FAST} s",

@@ -13,7 +13,6 @@ from itertools import islice
 
 import lightning.pytorch as pl
 import torch
-from lightning.pytorch.cli import LightningCLI
 from torch import nn
 from train_scratch import Update  # the plain loop's clipping and per-step schedule, as `make train-scratch`
 
@@ -28,7 +27,7 @@ class Recipe:
     """``configs/<config>.yaml`` plus ``options``, read by ``dlref fit``'s parser; its training set on ``device``."""
 
     def __init__(self, config: str, *options: str, device="cpu"):
-        self.cli: LightningCLI = recipe("--config", ROOT / "configs" / f"{config}.yaml", *options)
+        self.cli = recipe("--config", ROOT / "configs" / f"{config}.yaml", *options)
         self.device, self.datamodule = torch.device(device), self.cli.datamodule
         dm = self.datamodule
         dm.setup("fit")
