@@ -73,17 +73,17 @@ def measure(args, argv) -> tuple[list[dict], dict, str]:
         rows += [{"section": name, **row} for row in SECTIONS[name].run(settings, DEVICE.get(name, "cpu"))]
         print(f"bench: {name} done in {time.perf_counter() - start:.0f} s", file=sys.stderr, flush=True)
     machine["load_after"] = harness.load_average()
-    if args.keep:  # the other sections' rows from an earlier run, said so in the report
-        kept, earlier, _ = harness.load(Path(args.keep))
-        kept = [r for r in kept if r["section"] not in args.only]
+    kept, earlier, _ = harness.load(Path(args.keep)) if args.keep else ([], None, None)
+    kept = [r for r in kept if r["section"] not in args.only]
+    if kept:  # the other sections' rows from an earlier run, said so in the report
         machine["kept"] = (f"Sections {', '.join(dict.fromkeys(r['section'] for r in kept))} are from an earlier run, "
                            f"{earlier['date']} (`{earlier['command']}`, load average before / after "
                            f"{earlier['load_before']} / {earlier['load_after']}).")
         rows = sorted(rows + kept, key=lambda r: list(SECTIONS).index(r["section"]))
     mode = "quick" if args.quick else "full"
     report = {"machine": machine, "mode": mode, "settings": asdict(settings), "rows": rows}
-    (settings.out / "benchmarks.json").write_text(json.dumps(report, indent=1, default=str))
-    (settings.out / "benchmarks.md").write_text(harness.markdown(rows, machine, mode))
+    saved = json.dumps(report, indent=1, default=lambda path: harness.portable(str(path)))  # no folder of this machine
+    (settings.out / "benchmarks.json").write_text(saved)
     return rows, machine, mode
 
 
@@ -97,6 +97,8 @@ def main(argv=None) -> int:
         report = harness.markdown(*(harness.load(Path(args.render)) if args.render else measure(args, argv)))
     finally:
         torch.set_num_threads(threads)  # as it was, for a caller in the same process
+    if not args.render:
+        (Path(args.out) / "benchmarks.md").write_text(report)
     print(report)
     if args.write:
         path = Path(args.write)

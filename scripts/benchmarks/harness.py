@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -37,10 +37,12 @@ class Settings:
     out: Path = ROOT / "bench-out"  # logs of the subprocesses, the anchor's epochs
     anchor_from: Path | None = None  # accuracy: the anchor's epochs from this earlier out folder
 
+    repeats_slow: int = field(init=False)  # of a long one: CNN and LSTM epochs, the per-sample loader
+    steps: dict = field(init=False)  # training steps per timed run of each network; None: the whole epoch
+
     def __post_init__(self):
         self.repeats = self.repeats or (2 if self.quick else 5)
-        self.repeats_slow = 2 if self.quick else 3  # CNN and LSTM epochs, the per-sample loader
-        # Training steps per timed run; None: the whole epoch.
+        self.repeats_slow = 2 if self.quick else 3
         self.steps = {"fcn": 60, "cnn": 10, "lstm": 20} if self.quick else {"fcn": None, "cnn": 100, "lstm": 200}
 
 
