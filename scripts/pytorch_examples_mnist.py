@@ -10,8 +10,8 @@ is only in its ``cuda_kwargs``); that is kept as it is.
 
 One substitution: the data folder is dlref's (``--data-dir``, else ``$DLREF_DATA_DIR``, else
 ``./data``) with ``download=False`` rather than ``'../data'`` with ``download=True``, so that the
-benchmark never reaches the network. Additions for the benchmark (``scripts/bench.py``), none of
-which changes the training: ``--target`` stops after the first epoch whose test accuracy reaches it,
+benchmark never reaches the network. Additions for the benchmark (``scripts/benchmarks/accuracy.py``),
+none of which changes the training: ``--target`` stops after the first epoch whose test accuracy reaches it,
 ``--json-out`` writes one line per epoch with the seconds spent in ``train()`` (``test()`` excluded)
 and the test accuracy.
 
