@@ -12,7 +12,7 @@ Per step ``t``, with the input row ``x_t`` and the previous state ``h_{t−1}``,
 ``LSTMLayer.equations`` is these six lines, run under autograd. ``fast=True`` (the default) runs
 the same equations from ``dlref/lstm_fast.py``, with back-propagation through time written out, one
 autograd node instead of a dozen per step: the literal loop is slower to train on a CPU, and
-``scripts/bench_lstm.py --literal`` times both. ``tests/test_lstm.py`` checks the two equal (outputs
+``make bench ARGS="--only layers"`` times both. ``tests/test_lstm.py`` checks the two equal (outputs
 and every gradient) and both against ``nn.LSTM``.
 
 Shapes, batch first as ``nn.LSTM(batch_first=True)``: ``X`` is ``(batch, time, input_size)``;

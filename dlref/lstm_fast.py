@@ -9,8 +9,8 @@ products each, the carrier, the hidden state), and on a CPU each node costs more
 on a (128, 128) batch. Here ``x_t W_x + b`` for all steps is one product before the loop,
 ``h_{t−1} W_h`` one batched product per step for the four gates together (stacked f, g, i, o on the
 first axis), the gates are activated in place, and the backward pass (the chain rule of the six
-lines, from the last step back) is one autograd node. ``scripts/bench_lstm.py`` times forward +
-backward against the fused ``nn.LSTM`` kernel (the target: at most 1.5×), ``--literal`` the literal loop too.
+lines, from the last step back) is one autograd node. ``make bench ARGS="--only layers"`` times forward +
+backward against the fused ``nn.LSTM`` kernel (the target: at most 1.5×), and the literal loop too.
 
 Shapes as in ``dlref/lstm.py``: ``X`` (batch, time, input_size); ``W_x`` (4, input_size, hidden),
 ``W_h`` (4, hidden, hidden), ``b`` (4, hidden) in the slide's gate order f, g, i, o.
