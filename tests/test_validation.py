@@ -165,7 +165,7 @@ class _Settings(pl.Callback):
 
 @pytest.mark.parametrize("config", sorted(p.name for p in (ROOT / "configs").glob("*.yaml")))
 def test_every_fold_runs_exactly_the_recipe_dlref_fit_runs(config, mnist_root, tmp_path):
-    from dlref.lightning.cli import recipe
+    from dlref.lightning.recipe import recipe
     from dlref.lightning.validation import fold_settings
 
     args = ["--config", str(ROOT / "configs" / config), f"--data.data_dir={mnist_root}", "--data.limit=300",
@@ -179,3 +179,23 @@ def test_every_fold_runs_exactly_the_recipe_dlref_fit_runs(config, mnist_root, t
     cross_validate(recipe(*args).datamodule, model_kwargs, "kfold", folds=2, max_epochs=max_epochs,
                    callbacks=lambda k: [folds], **trainer_kwargs)
     assert len(folds.seen) == 2 and folds.seen[0] == folds.seen[1] == fit.seen[0]
+
+
+@pytest.mark.parametrize("config", sorted(p.name for p in (ROOT / "configs").glob("*.yaml")))
+def test_a_recipe_reads_the_same_without_the_parser(config):
+    # The device check runs where jsonargparse may be missing: there the YAML goes straight to the classes.
+    from dlref.lightning.recipe import YAMLRecipe, recipe
+
+    args = ["--config", str(ROOT / "configs" / config), "--trainer.max_epochs=2", "--data.limit=500",
+            "--model.network_kwargs={'hidden': 16}" if "lstm" not in config else "--data.shift=1"]
+    parsed, plain = recipe(*args), YAMLRecipe(args)
+    assert dict(plain.model.hparams) == dict(parsed.model.hparams)
+    assert all(torch.equal(a, b) for a, b in zip(plain.model.parameters(), parsed.model.parameters()))  # same seed
+    settings = ("batch_size", "eval_batch_size", "val_size", "seed", "limit", "shift", "num_classes", "dataset")
+    assert {k: getattr(plain.datamodule, k) for k in settings} == {k: getattr(parsed.datamodule, k) for k in settings}
+    assert plain.config.seed_everything == parsed.config.seed_everything
+    different = {k for k, v in parsed.config.trainer.items() if k not in ("logger", "callbacks", "plugins")
+                 and plain.config.trainer[k] != v}
+    assert not different, {k: (plain.config.trainer[k], parsed.config.trainer[k]) for k in different}
+    with pytest.raises(ValueError, match="expected options such as --trainer.max_epochs=3, found --nope"):
+        YAMLRecipe([*args, "--nope=1"])

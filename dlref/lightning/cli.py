@@ -32,9 +32,9 @@ from dlref.lightning.datamodule import MNISTDataModule
 from dlref.lightning.errors import UsageError, debugging, run
 from dlref.lightning.figures import Figures
 from dlref.lightning.module import Classifier
+from dlref.lightning.recipe import RUNS_DIR, TRAINER_DEFAULTS
 from dlref.lightning.stop import GracefulStop
 
-RUNS_DIR = "runs"
 VERSION_ENV = "DLREF_RUN_VERSION"  # the run folder rank 0 claimed, for the other DDP processes it starts
 _CLAIMED: list[Path] = []  # the folders this process claimed: removed again if a failed command left them empty
 # Two checkpoint callbacks: the best model by validation accuracy (what `test` evaluates), and the
@@ -205,10 +205,9 @@ def _cli(args: list[str], run: bool = True) -> DlrefCLI:
         Classifier,
         MNISTDataModule,
         trainer_defaults={
+            **TRAINER_DEFAULTS,
             "logger": _loggers(),
             "callbacks": [Summary(), EpochBar(), GracefulStop()],
-            "enable_model_summary": False,  # Summary prints the network in one line
-            "default_root_dir": RUNS_DIR,
             "plugins": [{"class_path": "dlref.lightning.checkpoints.AtomicCheckpointIO"}],
         },
         save_config_callback=SaveFitConfig,
@@ -217,13 +216,6 @@ def _cli(args: list[str], run: bool = True) -> DlrefCLI:
         args=args,
         run=run,
     )
-
-
-def recipe(*args: str) -> DlrefCLI:
-    """``dlref fit``'s options (``"--config", "configs/cnn.yaml", "--trainer.max_epochs=3"``) read by its own
-    parser: the model, datamodule and trainer ``dlref fit`` would build, built and not run. Every entry
-    point reads its recipe here, so none re-types a number a config holds."""
-    return _cli([*map(str, args), "--trainer.logger=false"], run=False)
 
 
 def _check_ckpt_arg(args: list[str]) -> None:

@@ -29,10 +29,10 @@ import torch
 
 from dlref import figures
 from dlref.data.split import holdout
-from dlref.lightning.cli import recipe
 from dlref.lightning.console import quiet
 from dlref.lightning.errors import debugging, run
 from dlref.lightning.module import Classifier
+from dlref.lightning.recipe import recipe
 from dlref.lightning.runs import claim_version
 from dlref.lightning.validation import SplitDataModule, data_settings, fold_settings, train_and_validate
 

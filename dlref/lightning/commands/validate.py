@@ -20,9 +20,9 @@ import time
 from pathlib import Path
 
 from dlref import figures
-from dlref.lightning.cli import recipe
 from dlref.lightning.console import quiet
 from dlref.lightning.errors import debugging, run
+from dlref.lightning.recipe import recipe
 from dlref.lightning.runs import claim_version
 from dlref.lightning.validation import SCHEMES, cross_validate, fold_settings
 
