@@ -12,7 +12,7 @@ MODEL ?= fcn
 ARGS ?=
 export DLREF_DATA_DIR ?= data
 
-.PHONY: setup train train-scratch test lint bench clean
+.PHONY: setup train train-scratch test lint bench gpu-check clean
 
 setup: $(STAMP)
 
@@ -37,6 +37,11 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) scripts/bench.py $(ARGS)
+
+# The device check runs with the interpreter already on a GPU machine (PYTHON=python3): no .venv, no network.
+OUT ?= gpu-check
+gpu-check:
+	PYTHONPATH=$(CURDIR) $(PYTHON) scripts/gpu_check.py --out $(OUT)
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache

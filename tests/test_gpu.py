@@ -116,3 +116,27 @@ def test_bf16_mixed_precision_trains_every_network(network, device, mnist_subset
     assert torch.isfinite(metrics["train/loss"]) and torch.isfinite(metrics["val/loss"])
     moved = [name for name, W in lit.model.state_dict().items() if not torch.equal(W.cpu(), before[name])]
     assert moved == list(before), f"parameters that did not move: {set(before) - set(moved)}"
+
+
+class _NoSync(pl.Callback):
+    """Makes any host read an error from the 3rd training step to the 40th (the guard reads every 50)."""
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        if trainer.global_step == 2:
+            torch.cuda.set_sync_debug_mode("error")
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        if trainer.global_step == 40:
+            torch.cuda.set_sync_debug_mode("default")
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("network", list(SMALL))
+def test_a_cuda_training_step_never_waits_for_the_host(network, mnist_subset, tmp_path):
+    X, t, *_ = mnist_subset
+    dm = TensorDataModule(X, t, val_size=100, batch_size=32)
+    try:
+        _trainer(tmp_path, accelerator="gpu", max_steps=45, callbacks=[_NoSync()], limit_val_batches=0).fit(
+            Classifier(network, SMALL[network]), datamodule=dm)  # a sync between steps 3 and 40 raises
+    finally:
+        torch.cuda.set_sync_debug_mode("default")

@@ -31,6 +31,9 @@ class _Section(dict):
 
     __getattr__ = dict.get
 
+    def as_dict(self) -> dict:
+        return dict(self)
+
 
 class YAMLRecipe:
     """What ``recipe`` returns without the parser: the YAML's sections handed to their classes."""
