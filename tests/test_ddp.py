@@ -154,3 +154,20 @@ def test_two_nodes_on_one_machine_train_like_two_processes(mnist_root, tmp_path)
     assert [node.returncode for node in nodes] == [0, 0], "\n".join(o[-3000:] for o in outputs)
     assert "test accuracy" in outputs[0] and "test accuracy" not in outputs[1]  # rank 0 reports
     _check_two_processes(mnist_root, out, tmp_path)
+
+
+@pytest.mark.slow
+def test_two_nodes_started_by_torchrun_train_like_two_processes(mnist_root, tmp_path):
+    # The README's torchrun command, one per "machine", both on 127.0.0.1.
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    out = tmp_path / "torchrun"
+    fit = _fit_command(mnist_root, out, "--trainer.num_nodes=2", "--trainer.devices=1")[1:]  # after the python
+    nodes = [subprocess.Popen([sys.executable, "-m", "torch.distributed.run", "--nnodes=2", "--nproc_per_node=1",
+                               f"--node_rank={node}", "--master_addr=127.0.0.1", f"--master_port={port}", *fit],
+                              cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=_env())
+             for node in range(2)]
+    outputs = [node.communicate(timeout=300)[0] for node in nodes]
+    assert [node.returncode for node in nodes] == [0, 0], "\n".join(o[-3000:] for o in outputs)
+    _check_two_processes(mnist_root, out, tmp_path)
