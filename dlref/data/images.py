@@ -127,8 +127,8 @@ def to_mnist(image) -> torch.Tensor:
     ink = float(grey.max()) - paper
     if ink < CONTRAST:
         where = f"{image}" if isinstance(image, (str, Path)) else "the image"
-        raise ImageError(f"expected a digit in {where}, found no ink: every pixel is within {ink:.0%} of the paper's "
-                         "level (a blank image); pass a picture with a digit drawn on it.")
+        raise ImageError(f"expected a digit in {where}, found no ink: its pixels differ from the paper's level by at "
+                         f"most {ink:.0%} of black to white (a blank image); pass a picture with a digit drawn on it.")
     grey = ((grey - paper) / ink).clamp(0, 1)
     grey[grey <= NOISE] = 0
     rows, cols = grey.any(dim=1).nonzero().flatten(), grey.any(dim=0).nonzero().flatten()
