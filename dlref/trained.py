@@ -28,10 +28,12 @@ def _read(path: Path, device) -> dict:
     try:
         return torch.load(path, map_location=device, weights_only=True)
     except pickle.UnpicklingError as error:
-        unsafe = "unsupported global" in str(error).lower()  # the pickle names code to run: refused, never run
-        found = "a pickle that would run code" if unsafe else "a file that is not a torch checkpoint"
-        raise ValueError(f"dlref.load refused {path}: expected only tensors and plain values (weights_only=True), "
-                         f"found {found}; load only checkpoints written by dlref from a source you trust.") from None
+        if "unsupported global" in str(error).lower():  # the pickle names code to run: refused, never run
+            raise ValueError(f"dlref.load refused {path}: expected only tensors and plain values (weights_only=True), "
+                             "found a pickle that would run code; load only checkpoints written by dlref from a "
+                             "source you trust.") from None
+        raise ValueError(f"dlref.load could not read {path}: expected a torch checkpoint, found a file that is not one "
+                         "(damaged or of another kind); pass another file.") from None
     except (RuntimeError, EOFError, OSError, ValueError) as error:
         found = str(error).splitlines()[0][:200] if str(error) else type(error).__name__
         raise ValueError(f"dlref.load could not read {path}: expected a complete torch checkpoint, found {found} "
