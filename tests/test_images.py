@@ -34,7 +34,7 @@ def test_mnist_own_digits_come_back_almost_unchanged(mnist):
     X = mnist.test_images[:1000]
     Y = torch.stack([to_mnist(x) for x in X])
     worst = (Y.int() - X.int()).abs().amax(dim=(1, 2))
-    assert (worst <= 25).float().mean() >= 0.97  # measured: 98.4% of the first 500
+    assert (worst <= 25).float().mean() >= 0.97  # measured: 98.5% of these 1,000
     assert sum(max(box(y)) == 20 for y in Y) >= 995  # measured: 999 (one is 19 pixels high)
     centres = torch.tensor([centre_of_mass(y) for y in Y])
     assert torch.allclose(centres.mean(0), torch.tensor([14.0, 14.0]), atol=0.1)
@@ -50,7 +50,16 @@ def test_light_paper_is_inverted_and_a_large_picture_with_a_margin_is_the_same_d
     assert (to_mnist(tmp_path / "big.png").float() - to_mnist(x).float()).abs().mean() < 10  # of 255
 
 
+def unevenly_lit() -> Image.Image:
+    """Blue ink on cream paper, lit from the right: the paper's level drifts by 45 of 255 across the picture."""
+    ink = np.array(seven())[..., None] < 128
+    light = np.linspace(-30, 15, 200)[None, :, None]
+    rgb = np.where(ink, np.array([40, 50, 140]) + light * 0.3, np.array([235, 225, 200]) + light)
+    return Image.fromarray(rgb.clip(0, 255).astype(np.uint8))
+
+
 @pytest.mark.parametrize("name,image", [
+    ("unevenly_lit_photo.jpg", unevenly_lit()),  # the paper's dark edge must not widen the crop
     ("grey.png", seven()),
     ("rgb.jpg", seven(mode="RGB", paper=(240, 230, 200), ink=(30, 40, 150))),  # blue ink on cream paper
     ("rgba_black_ink_on_transparent.png", seven(mode="RGBA", paper=(0, 0, 0, 0), ink=(0, 0, 0, 255))),

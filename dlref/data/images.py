@@ -12,7 +12,8 @@ or a drawing gets the same treatment here (``to_mnist``):
    light paper is inverted;
 3. the paper removed: levels stretched so that paper is 0 and the brightest ink 1, and anything
    within ``NOISE`` of the paper (JPEG ringing, grain) set to 0;
-4. cropped to the ink, the longer side resized to 20 pixels (``resize``, antialiased), aspect kept;
+4. cropped to the ink (the box of what is above ``INK``, widened to the faint edge around it), the
+   longer side resized to 20 pixels (``resize``, antialiased), aspect kept;
 5. placed in 28×28 with the ink's centre of mass on pixel (14, 14): where MNIST's own digits have
    it (the mean over its 60,000 training digits is (14.0, 14.0), 0-based row and column);
 6. stored as uint8, like MNIST's files, so the DataModule's ``normalize`` (the training set's mean
@@ -24,6 +25,7 @@ input is an ``ImageError``: one sentence naming the file.
 """
 
 import glob
+import math
 import warnings
 from pathlib import Path
 
@@ -36,6 +38,7 @@ from .mnist import MNIST_MEAN, MNIST_STD, normalize
 SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")  # what a folder is searched for
 BOX, SIDE, CENTRE = 20, 28, 14  # MNIST: the digit's box, the field, where its centre of mass goes
 NOISE = 0.1  # on the stretched 0..1 scale; MNIST's own digits keep their 20-pixel box above it (all but 16)
+INK = 0.3  # surely ink, even on paper lit unevenly: where the crop starts
 CONTRAST = 0.1  # the least difference between ink and paper that counts as a digit (0..1 scale)
 
 
@@ -136,8 +139,13 @@ def to_mnist(image) -> torch.Tensor:
                          f"most {ink:.0%} of black to white (a blank image); pass a picture with a digit drawn on it.")
     grey = ((grey - paper) / ink).clamp(0, 1)
     grey[grey <= NOISE] = 0
-    rows, cols = grey.any(dim=1).nonzero().flatten(), grey.any(dim=0).nonzero().flatten()
-    crop = grey[rows[0]: rows[-1] + 1, cols[0]: cols[-1] + 1]  # (h, w) around the ink
+    # The box of what is surely ink, widened by one pixel at MNIST's scale for the anti-aliased edge, then
+    # trimmed to what is above NOISE: paper lit unevenly far from the digit does not widen the crop.
+    (top, left), (bottom, right) = (grey > INK).nonzero().aminmax(dim=0)
+    edge = math.ceil(max(bottom - top + 1, right - left + 1) / BOX)
+    crop = grey[max(top - edge, 0): bottom + edge + 1, max(left - edge, 0): right + edge + 1]
+    rows, cols = crop.any(dim=1).nonzero().flatten(), crop.any(dim=0).nonzero().flatten()
+    crop = crop[rows[0]: rows[-1] + 1, cols[0]: cols[-1] + 1]  # (h, w) around the ink
     h, w = crop.shape
     size = [max(1, round(BOX * h / max(h, w))), max(1, round(BOX * w / max(h, w)))]  # longer side 20
     box = F.resize(crop[None], size, antialias=True)[0].clamp(0, 1)
