@@ -19,6 +19,7 @@ import dlref
 import dlref.data
 from dlref.data import normalize
 from dlref.lightning.cli import main
+from dlref.lightning.predictions import arguments
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 
@@ -190,6 +191,17 @@ def test_a_bad_input_is_one_sentence_and_writes_nothing(name, args, pattern, run
     assert re.search(pattern, err), err[-1000:]
     assert "Traceback" not in err and err.count("error:") == 1 and len(err.strip().splitlines()) == 1
     assert sorted(p for p in tmp_path.rglob("*")) == files  # nothing written, nothing changed
+
+
+def test_predict_runs_on_one_device_with_the_runs_settings_and_other_commands_are_left_alone(run):
+    ckpt = str(run / "checkpoints" / "best.ckpt")
+    completed = arguments(["predict", "--ckpt_path", ckpt])
+    assert completed[:2] == ["predict", "--config"] and "--trainer.devices=1" in completed
+    assert '"limit": 6000' in completed[2] and "trainer" not in completed[2]  # the run's model and data only
+    assert arguments(["predict", "--trainer.devices=2", "--ckpt_path", ckpt])[1] == "--config"
+    assert arguments(["predict", "--config", str(CONFIGS / "fcn.yaml"), "--ckpt_path", ckpt])[2:4] == [
+        "--config", str(CONFIGS / "fcn.yaml")]  # a config of the same network, used as given
+    assert arguments(["test", "--ckpt_path", ckpt]) == ["test", "--ckpt_path", ckpt]
 
 
 def test_the_core_load_needs_neither_lightning_nor_torchvision(run):

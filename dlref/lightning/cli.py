@@ -243,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
         quiet()
 
     def command() -> None:
-        _cli(predictions.with_run_config([a for a in args if a not in ("--debug", "--verbose")]))
+        _cli(predictions.arguments([a for a in args if a not in ("--debug", "--verbose")]))
 
     code = run("dlref", command, debug=debugging(args))
     for folder in _CLAIMED if code else []:

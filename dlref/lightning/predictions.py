@@ -3,9 +3,10 @@
     dlref predict --ckpt_path runs/fcn/version_0/checkpoints/best.ckpt --data.images 'my_digits/*.png'
     dlref predict --ckpt_path runs/fcn/version_0/checkpoints/best.ckpt      # the test set instead
 
-Without ``--config`` the data settings are those of the checkpoint's own run (its ``config.yaml``);
-the network is always the checkpoint's, and a ``--config`` that builds another one is refused. Each
-image is brought to MNIST's form (``dlref.data.images``) and normalised as the test set is. The
+It runs on one device unless ``--trainer.devices`` says otherwise. Without ``--config`` the data
+settings are those of the checkpoint's own run (its ``config.yaml``); the network is always the
+checkpoint's, and a ``--config`` that builds another one is refused. Each image is brought to
+MNIST's form (``dlref.data.images``) and normalised as the test set is. The
 command prints a table (file, predicted digit, its probability, the runner-up) and writes into the
 run's folder (``runs.run_dir``), never over a file that is already there, and never a new ``version_N``:
 
@@ -56,11 +57,16 @@ def _network(config: str) -> str | None:
     return model.get("network") if isinstance(model, dict) else None
 
 
-def with_run_config(args: list[str]) -> list[str]:
-    """``dlref predict`` arguments with the checkpoint's run's ``model`` and ``data`` settings put first when no
-    ``--config`` is given; with one, refuse a checkpoint of another network than it builds."""
+def arguments(args: list[str]) -> list[str]:
+    """``dlref predict``'s arguments completed: one device unless told otherwise, and the checkpoint's run's
+    ``model`` and ``data`` settings first when no ``--config`` is given; with one, a checkpoint of another
+    network than it builds is refused. Other commands' arguments are returned as they are."""
+    if not args or args[0] != "predict":
+        return args
+    if _option(args, "--trainer.devices") is None:  # devices=auto would start one process per GPU
+        args = ["predict", "--trainer.devices=1", *args[1:]]
     ckpt = _option(args, "--ckpt_path")
-    if not args or args[0] != "predict" or not ckpt or not Path(ckpt).is_file():
+    if not ckpt or not Path(ckpt).is_file():
         return args  # before_predict says what is missing
     configs = [args[k + 1] for k, a in enumerate(args[:-1]) if a in ("--config", "-c")]
     configs += [a.split("=", 1)[1] for a in args if a.startswith("--config=")]
