@@ -3,7 +3,8 @@
 Slide → name: Layers → ``Layer`` and the activations; Models → ``Model``;
 Loss function → ``cross_entropy_error``, ``cross_entropy``,
 ``mean_squared_error``; Back propagation, Optimizer → ``SGD`` and its ``update``; Training → ``train``;
-Evaluation → ``evaluate``, ``split``; CNN → ``ConvLayer``, ``MaxPool``, ``Flatten``;
+Evaluation → ``evaluate``, ``split``; a trained model for ``model.predict(newX)`` → ``load``;
+CNN → ``ConvLayer``, ``MaxPool``, ``Flatten``;
 RNN → ``LSTMLayer``; FCN/CNN/LSTM networks → ``dlref.networks``. The core
 imports only torch.
 """
@@ -20,12 +21,13 @@ from .lstm import LSTMLayer
 from .model import Model
 from .optimizer import SGD
 from .pooling import Flatten, LastHidden, MaxPool, Rows
+from .trained import load
 from .training import train
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Activation", "ConvLayer", "DivergenceError", "Dropout", "Flatten", "LSTMLayer", "LastHidden", "Layer", "MaxPool",
-    "Model", "Rows", "SGD", "cross_entropy", "cross_entropy_error", "evaluate", "identity", "log_softmax",
+    "Model", "Rows", "SGD", "cross_entropy", "cross_entropy_error", "evaluate", "identity", "load", "log_softmax",
     "mean_squared_error", "networks", "relu", "sigmoid", "softmax", "split", "tanh", "train",
 ]

@@ -3,12 +3,14 @@
 ``load_mnist`` reads the four MNIST files from ``ROOT/MNIST/raw/`` (torchvision's
 layout) and says what is missing and how to get it; ``download_mnist`` is
 torchvision's verified download, placed atomically; ``normalize`` scales the
-pixels with the training set's mean and std. ``dlref.data.idx`` checks a file
+pixels with the training set's mean and std. ``digit`` and ``read_digits`` bring your own image
+files to MNIST's form (``dlref.data.images``). ``dlref.data.idx`` checks a file
 before torchvision reads it; the batching and split helpers live in
 ``dlref.data.batches`` and ``dlref.data.split``.
 """
 
 from .idx import IDXError, write_idx
+from .images import ImageError, digit, read_digits, to_mnist
 from .mnist import (
     DATASETS,
     MNIST,
@@ -23,6 +25,7 @@ from .mnist import (
 )
 
 __all__ = [
-    "DATASETS", "IDXError", "MNIST", "MNISTDownloadError", "MNISTNotFoundError", "MNIST_MEAN", "MNIST_STD",
-    "data_dir", "download_mnist", "load_mnist", "normalize", "write_idx",
+    "DATASETS", "IDXError", "ImageError", "MNIST", "MNISTDownloadError", "MNISTNotFoundError", "MNIST_MEAN",
+    "MNIST_STD", "data_dir", "digit", "download_mnist", "load_mnist", "normalize", "read_digits", "to_mnist",
+    "write_idx",
 ]

@@ -8,6 +8,8 @@
 - ``representations``: the deck's Figure 1.6, "deep representations learned by a digit-classification
   model": what each successive layer makes of one digit, from the input to the class scores;
   ``layer_outputs`` computes them.
+- ``predicted_digits``: the deck's Figure 1.5, "a deep neural network for digit classification": each input
+  the network saw beside its ten probabilities (what ``dlref predict`` draws).
 
 A history is a dict of per-epoch lists keyed like the Lightning logs: ``train/loss``, ``val/loss``,
 ``train/acc``, ``val/acc`` (any may be missing). Plots use matplotlib's object API with the Agg
@@ -16,6 +18,7 @@ canvas (``Figure.savefig``), never pyplot: no window, no global state, safe in t
 
 from .curves import compare_curves, fitting_curves, fold_scores, learning_curves
 from .digits import confusion_matrix, layer_outputs, misclassified, representations
+from .predictions import predicted_digits
 
 __all__ = ["compare_curves", "confusion_matrix", "fitting_curves", "fold_scores", "layer_outputs", "learning_curves",
-           "misclassified", "representations"]
+           "misclassified", "predicted_digits", "representations"]

@@ -25,7 +25,7 @@ import lightning.pytorch as pl
 from lightning.pytorch.callbacks import TQDMProgressBar
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI, SaveConfigCallback
 
-from dlref.lightning import runs
+from dlref.lightning import predictions, runs
 from dlref.lightning.checkpoints import LastCheckpoint, check_checkpoint, find_last, load
 from dlref.lightning.console import EpochBar, Summary, quiet
 from dlref.lightning.datamodule import MNISTDataModule
@@ -195,7 +195,12 @@ class DlrefCLI(LightningCLI):
                   f"{float(metrics['val/acc']):.2%}, val loss {float(metrics['val/loss']):.4f}", flush=True)
 
     def before_predict(self) -> None:
-        self._checked_ckpt()
+        if not self._checked_ckpt():
+            raise UsageError("dlref predict expected --ckpt_path, a trained model, found none; pass e.g. --ckpt_path "
+                             "runs/fcn/version_0/checkpoints/best.ckpt (untrained weights would predict at random).")
+
+    def predict(self, **kwargs) -> None:  # the `dlref predict` subcommand: a table, predictions.csv, Figures 1.5, 1.6
+        predictions.predict(self.trainer, kwargs, draw=self._figures() is not None)
 
 
 def _cli(args: list[str], run: bool = True) -> DlrefCLI:
@@ -235,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def command() -> None:
         _check_ckpt_arg(args)
-        _cli([a for a in args if a not in ("--debug", "--verbose")])
+        _cli(predictions.arguments([a for a in args if a not in ("--debug", "--verbose")]))
 
     code = run("dlref", command, debug=debugging(args))
     for folder in _CLAIMED if code else []:

@@ -182,8 +182,9 @@ class Classifier(pl.LightningModule):
         self._step(batch, "test")
 
     def predict_step(self, batch, batch_idx):
+        """The slide's ``model.predict(newX)`` as probabilities ``(batch, classes)``; ``argmax(1)`` is the class."""
         X = batch[0] if isinstance(batch, (tuple, list)) else batch
-        return self.model(X).argmax(dim=1)
+        return dlref.softmax(self.model(X))  # the network gives logits
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         if self.trainer.state.fn == "fit" and hasattr(self, "_guard"):

@@ -1,0 +1,157 @@
+"""``dlref predict`` — the Training slide's last line, ``model.predict(newX)``, from the command line.
+
+    dlref predict --ckpt_path runs/fcn/version_0/checkpoints/best.ckpt --data.images 'my_digits/*.png'
+    dlref predict --ckpt_path runs/fcn/version_0/checkpoints/best.ckpt      # the test set instead
+
+It runs on one device unless ``--trainer.devices`` says otherwise. Without ``--config`` the data
+settings are those of the checkpoint's own run (its ``config.yaml``); the network is always the
+checkpoint's, and a ``--config`` that builds another one is refused. Each image is brought to
+MNIST's form (``dlref.data.images``) and normalised as the test set is. The
+command prints a table (file, predicted digit, its probability, the runner-up) and writes into the
+run's folder (``runs.run_dir``), never over a file that is already there, and never a new ``version_N``:
+
+    predictions.csv         path, prediction, p0 … p9 (the ten probabilities; each row sums to 1)
+    predictions.png         the deck's Figure 1.5: the first 24 inputs, each beside its ten probabilities
+    predictions-layers.png  the deck's Figure 1.6 for the first input: what each layer makes of it
+
+A later prediction from the same run writes ``predictions-2.csv``, ``predictions-2.png``, … instead.
+"""
+
+import csv
+import itertools
+import json
+import tempfile
+import warnings
+from pathlib import Path
+
+import torch
+import yaml
+
+from dlref import figures
+from dlref.lightning import runs
+from dlref.lightning.checkpoints import check_checkpoint, load
+from dlref.lightning.errors import RunError, UsageError
+
+SHOWN = 20  # rows of the printed table; every row is in the CSV
+
+
+def _option(args: list[str], *names: str) -> str | None:
+    """The last value given to one of ``names`` (``--name value`` or ``--name=value``), else ``None``."""
+    value = None
+    for k, arg in enumerate(args):
+        for name in names:
+            if arg == name and k + 1 < len(args):
+                value = args[k + 1]
+            elif arg.startswith(name + "="):
+                value = arg[len(name) + 1:]
+    return value
+
+
+def _network(config: str) -> str | None:
+    """``model.network`` in a ``--config`` value (a file, or YAML/JSON text), if it names one."""
+    try:
+        text = Path(config).read_text() if Path(config).is_file() else config
+        model = (yaml.safe_load(text) or {}).get("model") or {}
+    except (OSError, ValueError, AttributeError, yaml.YAMLError):
+        return None  # the CLI's own parser says what is wrong with it
+    return model.get("network") if isinstance(model, dict) else None
+
+
+def arguments(args: list[str]) -> list[str]:
+    """``dlref predict``'s arguments completed: one device unless told otherwise, and the checkpoint's run's
+    ``model`` and ``data`` settings first when no ``--config`` is given; with one, a checkpoint of another
+    network than it builds is refused. Other commands' arguments are returned as they are."""
+    if not args or args[0] != "predict":
+        return args
+    if _option(args, "--trainer.devices") is None:  # devices=auto would start one process per GPU
+        args = ["predict", "--trainer.devices=1", *args[1:]]
+    ckpt = _option(args, "--ckpt_path")
+    if not ckpt or not Path(ckpt).is_file():
+        return args  # before_predict says what is missing
+    configs = [args[k + 1] for k, a in enumerate(args[:-1]) if a in ("--config", "-c")]
+    configs += [a.split("=", 1)[1] for a in args if a.startswith("--config=")]
+    if configs or _option(args, "--model.network"):
+        networks = [_network(c) for c in configs] + [_option(args, "--model.network")]
+        network = next((n for n in reversed(networks) if n), None)
+        if network:  # LightningCLI would build the checkpoint's network and drop the config's without a word
+            check_checkpoint(load(ckpt), ckpt, network)
+        return args
+    saved = runs.run_dir(ckpt) / "config.yaml"  # what SaveFitConfig wrote for the run's fit
+    try:
+        config = yaml.safe_load(saved.read_text()) if saved.is_file() else {}
+    except (OSError, yaml.YAMLError):
+        config = {}  # the defaults, then: the checkpoint still names the network
+    recipe = {k: config[k] for k in ("model", "data") if isinstance(config, dict) and isinstance(config.get(k), dict)}
+    return ["predict", "--config", json.dumps(recipe), *args[1:]] if recipe else args
+
+
+def _check_writable(folder: Path) -> None:
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        raise RunError(f"could not write predictions into {folder}: expected the checkpoint's run folder to be "
+                       f"writable, found {error.strerror or error}; make it writable (nothing was predicted)."
+                       ) from None
+
+
+def _write_csv(folder: Path, names: list[str], P: torch.Tensor) -> tuple[Path, Path, Path]:
+    """``predictions.csv`` and the figures' paths, or the first ``predictions-N`` set of which no file exists."""
+    for n in itertools.count(1):
+        stem = folder / ("predictions" if n == 1 else f"predictions-{n}")
+        paths = (stem.with_suffix(".csv"), stem.with_suffix(".png"), stem.with_name(stem.name + "-layers.png"))
+        if any(p.exists() for p in paths):
+            continue
+        try:
+            f = open(paths[0], "x", newline="")  # "x": created here or not at all, never over another's file
+        except FileExistsError:
+            continue
+        with f:
+            writer = csv.writer(f)
+            writer.writerow(["path", "prediction", *(f"p{k}" for k in range(P.shape[1]))])
+            for name, digit, p in zip(names, P.argmax(dim=1).tolist(), P.tolist()):
+                writer.writerow([name, digit, *p])
+        return paths
+
+
+def _table(names: list[str], P: torch.Tensor) -> str:
+    top, digit = P.topk(2, dim=1)  # (N, 2): the predicted class and the runner-up
+    width = min(max(len("file"), *map(len, names)), 48)
+    lines = [f"{'file':<{width}}  digit  probability  runner-up"]
+    for name, (p, q), (d, e) in itertools.islice(zip(names, top.tolist(), digit.tolist()), SHOWN):
+        name = name if len(name) <= width else "…" + name[-(width - 1):]
+        lines.append(f"{name:<{width}}  {d:>5}  {p:>11.1%}  {e} ({q:.1%})")
+    if len(names) > SHOWN:
+        lines.append(f"… and {len(names) - SHOWN:,} more in the CSV")
+    return "\n".join(lines)
+
+
+def predict(trainer, kwargs: dict, draw: bool) -> None:
+    """Predict, then print the table and write the CSV and the figures into the checkpoint's run folder."""
+    model, datamodule, ckpt = kwargs["model"], kwargs["datamodule"], kwargs["ckpt_path"]
+    if trainer.world_size > 1:
+        raise UsageError(f"dlref predict expected one device, found {trainer.world_size} processes; pass "
+                         "--trainer.devices=1 (a few images need no more).")
+    folder = runs.run_dir(ckpt)
+    _check_writable(folder)
+    if trainer.progress_bar_callback is not None:
+        trainer.progress_bar_callback.disable()  # a second's work: the table is the output
+    with warnings.catch_warnings():
+        # Lightning restores the fit's checkpoint callbacks and warns that their folder moved; predict writes none.
+        warnings.filterwarnings("ignore", "The dirpath has changed")
+        P = torch.cat(trainer.predict(**{**kwargs, "return_predictions": True})).float().cpu()  # (N, 10)
+    if datamodule.images is not None:
+        X, names = datamodule.predict_X, [str(p) for p in datamodule.predict_paths]
+    else:
+        X, names = datamodule.test_X, [f"{datamodule.dataset} test set #{k}" for k in range(len(P))]
+    csv_path, page, layers = _write_csv(folder, names, P)
+    network = model.hparams.network
+    print(f"dlref: {network} from {ckpt} on {len(P):,} image{'s' if len(P) != 1 else ''}", flush=True)
+    print(_table(names, P), flush=True)
+    print(f"dlref: predictions {csv_path}", flush=True)
+    if draw:
+        figures.predicted_digits(X, P, names, page, f"{network.upper()}: the input the network saw, its probabilities")
+        first = names[0] if len(names[0]) < 40 else Path(names[0]).name
+        figures.representations(figures.layer_outputs(model.model, X[:1]), layers,
+                                f"{network.upper()}: what each layer makes of {first}")
+        print(f"dlref: figures {page}, {layers}", flush=True)

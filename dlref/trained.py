@@ -1,0 +1,66 @@
+"""Trained models — the Training slide's last line, ``model.predict(newX)``, for a model trained earlier.
+
+    model = dlref.load("runs/fcn/version_0/checkpoints/best.ckpt")   # a dlref.Model, in eval mode, on the CPU
+    model.predict(X).softmax(1)                                     # logits (N, 10) → probabilities
+
+``load`` reads a checkpoint that ``dlref fit`` wrote (or Lightning's ``Trainer.save_checkpoint`` of a
+``Classifier``) with ``torch.load(weights_only=True)``, which accepts tensors and plain values and never
+runs code. It builds the network that the hyper-parameters name (``dlref.networks``) and loads the
+weights into it. Only torch is needed, not Lightning.
+"""
+
+import pickle
+from pathlib import Path
+
+import torch
+
+from . import networks
+from .model import Model
+
+NETWORKS = ("fcn", "cnn", "lstm")
+PREFIX = "model."  # the Lightning Classifier keeps its network as self.model
+
+
+def _read(path: Path, device) -> dict:
+    if not path.is_file():
+        raise FileNotFoundError(f"dlref.load expected a checkpoint file, found no file at {path}; pass e.g. "
+                                "runs/fcn/version_0/checkpoints/best.ckpt.")
+    try:
+        return torch.load(path, map_location=device, weights_only=True)
+    except pickle.UnpicklingError as error:
+        if "unsupported global" in str(error).lower():  # the pickle names code to run: refused, never run
+            raise ValueError(f"dlref.load refused {path}: expected only tensors and plain values (weights_only=True), "
+                             "found a pickle that would run code; load only checkpoints written by dlref from a "
+                             "source you trust.") from None
+        raise ValueError(f"dlref.load could not read {path}: expected a torch checkpoint, found a file that is not one "
+                         "(damaged or of another kind); pass another file.") from None
+    except (RuntimeError, EOFError, OSError, ValueError) as error:
+        found = str(error).splitlines()[0][:200] if str(error) else type(error).__name__
+        raise ValueError(f"dlref.load could not read {path}: expected a complete torch checkpoint, found {found} "
+                         "(empty, truncated or not a checkpoint); pass another file.") from None
+
+
+def load(path, device: str | torch.device = "cpu") -> Model:
+    """The network saved in the checkpoint at ``path``: a ``dlref.Model`` on ``device``, in eval mode (no dropout).
+
+    Its ``predict(X)`` takes ``X`` of shape ``(N, 1, 28, 28)`` (``dlref.data.images.digit`` makes one from an
+    image file) and returns **logits** ``(N, 10)``; ``.softmax(1)`` turns them into probabilities and
+    ``.argmax(1)`` into digits.
+    """
+    path = Path(path)
+    checkpoint = _read(path, device)
+    hparams = checkpoint.get("hyper_parameters") if isinstance(checkpoint, dict) else None
+    weights = checkpoint.get("state_dict") if isinstance(checkpoint, dict) else None
+    if not isinstance(hparams, dict) or not isinstance(weights, dict) or hparams.get("network") not in NETWORKS:
+        raise ValueError(f"dlref.load expected a dlref checkpoint (state_dict, and hyper_parameters naming one of "
+                         f"{NETWORKS}), found {type(checkpoint).__name__} {path} without them; pass a checkpoint "
+                         "written by dlref fit.")
+    model = getattr(networks, hparams["network"])(**hparams.get("network_kwargs", {}))
+    mine = {k[len(PREFIX):]: v for k, v in weights.items() if k.startswith(PREFIX)}
+    try:
+        model.load_state_dict(mine)
+    except RuntimeError as error:
+        raise ValueError(f"dlref.load found weights in {path} that do not fit its own hyper-parameters "
+                         f"({hparams['network']} with {hparams.get('network_kwargs')}): "
+                         f"{' '.join(str(error).split())[:200]}; the file was changed: pass another.") from None
+    return model.to(device).eval()
