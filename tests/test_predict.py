@@ -5,6 +5,7 @@ every test predicts with its checkpoint, copied into the test's own folder so no
 """
 
 import csv
+import json
 import re
 import shutil
 import sys
@@ -160,6 +161,9 @@ def test_without_images_the_test_set_is_predicted_with_the_runs_own_data_folder(
     out = capsys.readouterr().out
     assert "… and 9,980 more in the CSV" in out and "dlref: figures" not in out
     assert not (run / "predictions.png").exists() and not (tmp_path / "runs").exists()
+    # Predicting the test set is a look at it: recorded and counted like a test.
+    record = json.loads((run / "test_results.jsonl").read_text().splitlines()[-1])
+    assert record["ckpt_path"].endswith("(dlref predict)") and f"test accuracy {record['test/acc']:.2%}" in out
 
 
 BAD = [

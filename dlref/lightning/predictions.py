@@ -1,7 +1,7 @@
 """``dlref predict`` — the Training slide's last line, ``model.predict(newX)``, from the command line.
 
     dlref predict --ckpt_path runs/fcn/version_0/checkpoints/best.ckpt --data.images 'my_digits/*.png'
-    dlref predict --ckpt_path runs/fcn/version_0/checkpoints/best.ckpt      # the test set instead
+    dlref predict --ckpt_path runs/fcn/version_0/checkpoints/best.ckpt      # the test set: a recorded use
 
 It runs on one device unless ``--trainer.devices`` says otherwise. Without ``--config`` the data
 settings are those of the checkpoint's own run (its ``config.yaml``); the network is always the
@@ -134,6 +134,8 @@ def predict(trainer, kwargs: dict, draw: bool) -> None:
                          "--trainer.devices=1 (a few images need no more).")
     folder = runs.run_dir(ckpt)
     _check_writable(folder)
+    if datamodule.images is None:  # predicting the test set is looking at it: a use, recorded like a test
+        runs.before_test(folder)
     if trainer.progress_bar_callback is not None:
         trainer.progress_bar_callback.disable()  # a second's work: the table is the output
     with warnings.catch_warnings():
@@ -147,6 +149,11 @@ def predict(trainer, kwargs: dict, draw: bool) -> None:
     csv_path, page, layers = _write_csv(folder, names, P)
     network = model.hparams.network
     print(f"dlref: {network} from {ckpt} on {len(P):,} image{'s' if len(P) != 1 else ''}", flush=True)
+    if datamodule.images is None:
+        accuracy = float((P.argmax(dim=1) == datamodule.test_t.cpu()).double().mean())
+        count = runs.record(folder, f"{ckpt} (dlref predict)", {"test/acc": accuracy})
+        print(f"dlref: test accuracy {accuracy:.2%} (use {count} of this run's test set, recorded in "
+              f"{runs.TEST_RESULTS})", flush=True)
     print(_table(names, P), flush=True)
     print(f"dlref: predictions {csv_path}", flush=True)
     if draw:
