@@ -24,7 +24,7 @@ from pathlib import Path
 import torch
 from benchmarks import accuracy, compiled, core, data, fit, gpu, harness, layers, memory
 
-from dlref.lightning.console import quiet
+from dlref.cli.console import quiet
 
 SECTIONS = {"core": core, "lightning": fit, "data": data, "layers": layers, "accuracy": accuracy,
             "memory": memory, "compile": compiled, "gpu": gpu}

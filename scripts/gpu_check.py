@@ -29,7 +29,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # scripts/benchmarks, also without the project installed
 from benchmarks import accuracy, gpu, harness, layers  # noqa: E402
 
-from dlref.lightning.console import quiet  # noqa: E402
+from dlref.cli.console import quiet  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET = 0.99

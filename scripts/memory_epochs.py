@@ -12,7 +12,7 @@ import sys
 
 import lightning.pytorch as pl
 
-from dlref.lightning.cli import main as dlref_main
+from dlref.cli import main as dlref_main
 
 
 def rss_mb() -> float:

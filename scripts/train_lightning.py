@@ -8,7 +8,7 @@ Without a subcommand it runs ``fit``; every ``dlref`` option works (``--help`` l
 
 import sys
 
-from dlref.lightning.cli import main
+from dlref.cli import main
 
 if __name__ == "__main__":
     argv = sys.argv[1:]

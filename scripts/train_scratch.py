@@ -17,10 +17,10 @@ from pathlib import Path
 import torch
 
 import dlref
-from dlref.lightning.console import quiet
-from dlref.lightning.errors import debugging, run, stop_on_signals
+from dlref.cli.console import quiet
+from dlref.cli.errors import debugging, run, stop_on_signals
+from dlref.cli.recipe import recipe
 from dlref.lightning.module import make_optimizer, make_schedule
-from dlref.lightning.recipe import recipe
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 

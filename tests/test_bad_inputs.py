@@ -10,12 +10,12 @@ import pytest
 import torch
 
 import dlref
+from dlref.cli import main
 from dlref.data import IDXError, MNISTNotFoundError, load_mnist, write_idx
 from dlref.data.mnist import TEST_IMAGES, TEST_LABELS, TRAIN_IMAGES, TRAIN_LABELS
 from dlref.data.split import kfold
 from dlref.lightning import InMemoryDataModule, TensorDataModule
 from dlref.lightning.checkpoints import AtomicCheckpointIO, CheckpointError, CheckpointWriteError, check_network, load
-from dlref.lightning.cli import main
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 

@@ -1,7 +1,7 @@
 """Lightning's DDP on CPU (gloo): two processes train on disjoint shares and evaluate exactly like one.
 
 DDP starts the other processes by running the same command line again, so the fit runs as a
-subprocess of the ``dlref`` CLI (``python -m dlref.lightning.cli fit --trainer.strategy=ddp``),
+subprocess of the ``dlref`` CLI (``python -m dlref.cli fit --trainer.strategy=ddp``),
 never inside pytest's own process. ``ShardProbe`` rides along in every process (``--trainer.callbacks+=``)
 and writes down which images that process was served; the test then checks that the training shares
 are disjoint and cover the training set, that the evaluation shares cover the validation and test sets
@@ -20,9 +20,9 @@ from pathlib import Path
 import lightning.pytorch as pl
 import pytest
 
+from dlref.cli import main
+from dlref.cli.runs import TEST_RESULTS
 from dlref.lightning import Classifier, MNISTDataModule
-from dlref.lightning.cli import main
-from dlref.lightning.runs import TEST_RESULTS
 
 TESTS = Path(__file__).resolve().parent
 REPO = TESTS.parent
@@ -87,7 +87,7 @@ def _env() -> dict:
 
 
 def _fit_command(mnist_root, out: Path, *extra) -> list[str]:
-    return [sys.executable, "-m", "dlref.lightning.cli", "fit", *_data_args(mnist_root), "--trainer.strategy=ddp",
+    return [sys.executable, "-m", "dlref.cli", "fit", *_data_args(mnist_root), "--trainer.strategy=ddp",
             "--trainer.accelerator=cpu", "--trainer.max_epochs=1", f"--trainer.default_root_dir={out}",
             "--trainer.callbacks+=test_ddp.ShardProbe", *extra]
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import torch
 
-from dlref.lightning.cli import main
+from dlref.cli import main
 
 FCN = Path(__file__).resolve().parent.parent / "configs" / "fcn.yaml"
 

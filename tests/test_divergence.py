@@ -6,10 +6,10 @@ import lightning.pytorch as pl
 import pytest
 import torch
 
+from dlref.cli import main
 from dlref.divergence import DivergenceError
 from dlref.lightning import Classifier, TensorDataModule
 from dlref.lightning.checkpoints import LastCheckpoint
-from dlref.lightning.cli import main
 
 FCN = Path(__file__).resolve().parent.parent / "configs" / "fcn.yaml"
 
@@ -88,7 +88,8 @@ def test_cli_divergence_with_one_batch_an_epoch_never_tests_or_saves_non_finite_
                         "--model.lr=1e30"], "--model.lr="),
 ])
 def test_the_evaluation_commands_name_their_own_option(command, args, option, mnist_root, tmp_path, capsys):
-    from dlref.lightning.commands import overfit, validate
+    from dlref.cli import kfold as validate
+    from dlref.cli import overfit
 
     entry = overfit if command == "dlref-overfit" else validate
     assert entry.main([*args, f"--data.data_dir={mnist_root}", "--out", str(tmp_path)]) == 1

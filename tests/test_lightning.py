@@ -11,9 +11,9 @@ import pytest
 import torch
 
 import dlref
+from dlref.cli import _cli, main
 from dlref.data.batches import Batches
 from dlref.lightning import Classifier, MNISTDataModule, TensorDataModule
-from dlref.lightning.cli import _cli, main
 
 CONFIGS = sorted((Path(__file__).resolve().parent.parent / "configs").glob("*.yaml"))
 FCN_CONFIG = CONFIGS[0].parent / "fcn.yaml"

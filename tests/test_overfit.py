@@ -8,7 +8,7 @@ import torch
 
 import dlref
 from dlref import networks
-from dlref.lightning.commands import overfit
+from dlref.cli import overfit
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

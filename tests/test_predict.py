@@ -18,9 +18,9 @@ from PIL import Image, ImageDraw
 
 import dlref
 import dlref.data
+from dlref.cli import main
+from dlref.cli.predict import arguments
 from dlref.data import normalize
-from dlref.lightning.cli import main
-from dlref.lightning.predictions import arguments
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 

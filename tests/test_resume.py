@@ -21,7 +21,7 @@ SMALL = {"fcn": "{'hidden': 32}", "cnn": "{'channels': [4, 8], 'hidden': 16}", "
 
 def _fit(config: str, root, out: Path, *extra, steps_per_epoch=6):
     network = "lstm" if "lstm" in config else "cnn" if "cnn" in config else "fcn"
-    args = [sys.executable, "-m", "dlref.lightning.cli", "fit", "--config", str(CONFIGS / config),
+    args = [sys.executable, "-m", "dlref.cli", "fit", "--config", str(CONFIGS / config),
             f"--data.data_dir={root}", f"--data.limit={steps_per_epoch * 100 + 100}", "--data.val_size=100",
             "--data.batch_size=100", "--trainer.max_epochs=3", "--trainer.enable_progress_bar=false",
             "--trainer.enable_model_summary=false", "--test_after_fit=false",
@@ -105,7 +105,7 @@ def test_a_signal_stops_at_the_end_of_a_batch_saves_and_resumes_exactly(signal_n
 
 
 def test_resume_without_a_last_checkpoint_says_so(tmp_path, capsys):
-    from dlref.lightning.cli import main
+    from dlref.cli import main
 
     code = main(["fit", "--config", str(CONFIGS / "fcn.yaml"), f"--trainer.default_root_dir={tmp_path}",
                  "--ckpt_path", "last"])

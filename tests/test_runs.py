@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from dlref.lightning import runs
-from dlref.lightning.cli import main
-from dlref.lightning.runs import claim_version
+from dlref.cli import main, runs
+from dlref.cli.runs import claim_version
 
 FCN = Path(__file__).resolve().parent.parent / "configs" / "fcn.yaml"
 

@@ -38,7 +38,7 @@ def test_the_plain_loop_ends_with_143_on_sigterm(mnist_root, tmp_path):
 
 @pytest.mark.slow
 def test_the_overfitting_study_ends_with_130_on_ctrl_c_and_leaves_no_partial_file(mnist_root, tmp_path):
-    code, out = _signal_when([sys.executable, "-m", "dlref.lightning.commands.overfit", "--trainer.max_epochs=400",
+    code, out = _signal_when([sys.executable, "-m", "dlref.cli.overfit", "--trainer.max_epochs=400",
                               "--train-size", "200", "--data.val_size=100", "--variants", "overfitting",
                               f"--data.data_dir={mnist_root}", "--out", str(tmp_path / "runs")],
                              "dlref-overfit:", signal.SIGINT, tmp_path)
@@ -48,7 +48,7 @@ def test_the_overfitting_study_ends_with_130_on_ctrl_c_and_leaves_no_partial_fil
 
 
 def test_the_overfitting_study_refuses_a_non_finite_rate(capsys):
-    from dlref.lightning.commands import overfit
+    from dlref.cli import overfit
 
     assert overfit.main(["--model.lr=.nan"]) == 2
     err = capsys.readouterr().err

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from dlref.lightning.cli import main as dlref
+from dlref.cli import main as dlref
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "scripts"))

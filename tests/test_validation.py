@@ -8,8 +8,8 @@ import lightning.pytorch as pl
 import pytest
 import torch
 
+from dlref.cli import kfold as validate
 from dlref.lightning import DigitsDataModule, TensorDataModule
-from dlref.lightning.commands import validate
 from dlref.lightning.validation import SplitDataModule, cross_validate, splits
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -165,7 +165,7 @@ class _Settings(pl.Callback):
 
 @pytest.mark.parametrize("config", sorted(p.name for p in (ROOT / "configs").glob("*.yaml")))
 def test_every_fold_runs_exactly_the_recipe_dlref_fit_runs(config, mnist_root, tmp_path):
-    from dlref.lightning.recipe import recipe
+    from dlref.cli.recipe import recipe
     from dlref.lightning.validation import fold_settings
 
     args = ["--config", str(ROOT / "configs" / config), f"--data.data_dir={mnist_root}", "--data.limit=300",
@@ -184,7 +184,7 @@ def test_every_fold_runs_exactly_the_recipe_dlref_fit_runs(config, mnist_root, t
 @pytest.mark.parametrize("config", sorted(p.name for p in (ROOT / "configs").glob("*.yaml")))
 def test_a_recipe_reads_the_same_without_the_parser(config):
     # The device check runs where jsonargparse may be missing: there the YAML goes straight to the classes.
-    from dlref.lightning.recipe import YAMLRecipe, recipe
+    from dlref.cli.recipe import YAMLRecipe, recipe
 
     args = ["--config", str(ROOT / "configs" / config), "--trainer.max_epochs=2", "--data.limit=500",
             "--model.network_kwargs={'hidden': 16}" if "lstm" not in config else "--data.shift=1"]

@@ -4,7 +4,7 @@ The first signal only raises a flag; the run stops at the end of the batch it is
 ever cut off mid-write. During training it first writes ``last.ckpt``, which ``--ckpt_path last``
 resumes exactly as if the run had never stopped. A second signal stops at once. Either way the
 command ends with the conventional exit code, 130 for SIGINT and 143 for SIGTERM
-(``dlref.lightning.errors.run``).
+(``dlref.cli.errors.run``).
 """
 
 import signal
@@ -13,7 +13,15 @@ from pathlib import Path
 
 import lightning.pytorch as pl
 
-from dlref.lightning.errors import SIGNAL_NAMES, Stopped
+SIGNAL_NAMES = {signal.SIGINT: "Ctrl-C (SIGINT)", signal.SIGTERM: "SIGTERM"}
+
+
+class Stopped(BaseException):
+    """A run stopped on request (SIGINT or SIGTERM) after saving what a resume needs."""
+
+    def __init__(self, signum: int, message: str):
+        super().__init__(message)
+        self.signum = signum
 
 
 class GracefulStop(pl.Callback):

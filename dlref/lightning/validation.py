@@ -121,7 +121,7 @@ def data_settings(datamodule: InMemoryDataModule) -> dict:
 
 def fold_settings(recipe) -> tuple[dict, int, dict]:
     """``(model_kwargs, max_epochs, trainer_kwargs)`` of every fold: those of ``dlref fit`` for the same recipe
-    (``dlref.lightning.cli.recipe``), less checkpoints, logs and callbacks."""
+    (``dlref.cli.recipe``), less checkpoints, logs and callbacks."""
     trainer = {k: v for k, v in recipe.config.trainer.items() if k not in FOLD_ONLY}
     return dict(recipe.model.hparams), recipe.config.trainer.max_epochs, trainer
 

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 import dlref
-from dlref.lightning.recipe import recipe
+from dlref.cli.recipe import recipe
 
 from .harness import ROOT, Settings, compare, interleave
 

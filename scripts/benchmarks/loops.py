@@ -17,8 +17,8 @@ from torch import nn
 from train_scratch import Update  # the plain loop's clipping and per-step schedule, as `make train-scratch`
 
 import dlref
+from dlref.cli.recipe import recipe
 from dlref.lightning.module import make_optimizer, make_schedule
-from dlref.lightning.recipe import recipe
 
 from .harness import ROOT, sync
 

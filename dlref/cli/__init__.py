@@ -9,7 +9,7 @@ Defaults a newcomer needs: CSV logs (and TensorBoard's when it is installed)
 under ``runs/<network>/version_N/``, the best (by validation accuracy) and last
 checkpoints beside them, Lightning's progress bar, and a summary line with the
 test accuracy. A mistake in the command or the data ends in one sentence and
-a non-zero exit (``dlref.lightning.errors``); ``--debug`` or ``DLREF_DEBUG=1``
+a non-zero exit (``dlref.cli.errors``); ``--debug`` or ``DLREF_DEBUG=1``
 shows the traceback. Ctrl-C or SIGTERM stop a fit at the end of a batch after
 writing ``last.ckpt`` (``dlref.lightning.stop``).
 """
@@ -25,14 +25,15 @@ import lightning.pytorch as pl
 from lightning.pytorch.callbacks import TQDMProgressBar
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI, SaveConfigCallback
 
-from dlref.lightning import predictions, runs
+from dlref.cli import predict as predictions
+from dlref.cli import runs
+from dlref.cli.console import EpochBar, Summary, quiet
+from dlref.cli.errors import UsageError, debugging, run
+from dlref.cli.recipe import RUNS_DIR, TRAINER_DEFAULTS
 from dlref.lightning.checkpoints import LastCheckpoint, check_checkpoint, find_last, load
-from dlref.lightning.console import EpochBar, Summary, quiet
 from dlref.lightning.datamodule import MNISTDataModule
-from dlref.lightning.errors import UsageError, debugging, run
 from dlref.lightning.figures import Figures
 from dlref.lightning.module import Classifier
-from dlref.lightning.recipe import RUNS_DIR, TRAINER_DEFAULTS
 from dlref.lightning.stop import GracefulStop
 
 VERSION_ENV = "DLREF_RUN_VERSION"  # the run folder rank 0 claimed, for the other DDP processes it starts

@@ -28,16 +28,16 @@ import numpy as np
 import torch
 
 from dlref import figures
+from dlref.cli.console import quiet
+from dlref.cli.errors import debugging, run
+from dlref.cli.recipe import recipe
+from dlref.cli.runs import claim_version
 from dlref.data.split import holdout
-from dlref.lightning.console import quiet
-from dlref.lightning.errors import debugging, run
 from dlref.lightning.module import Classifier
-from dlref.lightning.recipe import recipe
-from dlref.lightning.runs import claim_version
 from dlref.lightning.validation import SplitDataModule, data_settings, fold_settings, train_and_validate
 
 RUNS = Path("runs") / "overfit"
-CONFIG = Path(__file__).resolve().parents[3] / "configs" / "overfit.yaml"  # beside the package, in the repository
+CONFIG = Path(__file__).resolve().parents[2] / "configs" / "overfit.yaml"  # beside the package, in the repository
 VARIANTS = ("overfitting", "underfitting", "more-data", "weight-decay", "dropout", "early-stopping")
 REMEDIES = ("overfitting", "more-data", "weight-decay", "dropout", "early-stopping")
 

@@ -19,6 +19,7 @@ import torch
 from dlref.data.idx import IDXError
 from dlref.data.mnist import MNISTDownloadError, MNISTNotFoundError
 from dlref.divergence import DivergenceError
+from dlref.lightning.stop import SIGNAL_NAMES, Stopped
 
 
 class UsageError(ValueError):
@@ -29,16 +30,7 @@ class RunError(RuntimeError):
     """The run cannot go on (e.g. its results cannot be recorded); it ends with exit code 1."""
 
 
-class Stopped(BaseException):
-    """A run stopped on request (SIGINT or SIGTERM) after saving what a resume needs."""
-
-    def __init__(self, signum: int, message: str):
-        super().__init__(message)
-        self.signum = signum
-
-
 DATA_ERRORS = (MNISTNotFoundError, MNISTDownloadError, IDXError)
-SIGNAL_NAMES = {signal.SIGINT: "Ctrl-C (SIGINT)", signal.SIGTERM: "SIGTERM"}
 
 
 def debugging(argv: list[str]) -> bool:

@@ -20,10 +20,10 @@ import time
 from pathlib import Path
 
 from dlref import figures
-from dlref.lightning.console import quiet
-from dlref.lightning.errors import debugging, run
-from dlref.lightning.recipe import recipe
-from dlref.lightning.runs import claim_version
+from dlref.cli.console import quiet
+from dlref.cli.errors import debugging, run
+from dlref.cli.recipe import recipe
+from dlref.cli.runs import claim_version
 from dlref.lightning.validation import SCHEMES, cross_validate, fold_settings
 
 RUNS = Path("runs") / "validate"

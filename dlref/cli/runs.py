@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from dlref.lightning.errors import RunError, UsageError
+from dlref.cli.errors import RunError, UsageError
 
 TEST_RESULTS = "test_results.jsonl"
 

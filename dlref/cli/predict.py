@@ -28,9 +28,9 @@ import torch
 import yaml
 
 from dlref import figures
-from dlref.lightning import runs
+from dlref.cli import runs
+from dlref.cli.errors import RunError, UsageError
 from dlref.lightning.checkpoints import check_checkpoint, load
-from dlref.lightning.errors import RunError, UsageError
 
 SHOWN = 20  # rows of the printed table; every row is in the CSV
 

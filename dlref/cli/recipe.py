@@ -83,6 +83,6 @@ def recipe(*args: str):
     settings ``dlref fit`` would build from them (see the module docstring)."""
     if importlib.util.find_spec("jsonargparse") is None:
         return YAMLRecipe(list(args))
-    from dlref.lightning.cli import _cli  # the parser and the classes it builds
+    from dlref.cli import _cli  # the parser and the classes it builds
 
     return _cli([*map(str, args), "--trainer.logger=false"], run=False)
