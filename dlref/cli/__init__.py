@@ -14,16 +14,13 @@ shows the traceback. Ctrl-C or SIGTERM stop a fit at the end of a batch after
 writing ``last.ckpt`` (``dlref.lightning.stop``).
 """
 
-import importlib.util
-import os
 import sys
-import tempfile
 import warnings
 from pathlib import Path
 
 import lightning.pytorch as pl
 from lightning.pytorch.callbacks import TQDMProgressBar
-from lightning.pytorch.cli import LightningArgumentParser, LightningCLI, SaveConfigCallback
+from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
 from dlref.cli import predict as predictions
 from dlref.cli import runs
@@ -36,29 +33,11 @@ from dlref.lightning.figures import Figures
 from dlref.lightning.module import Classifier
 from dlref.lightning.stop import GracefulStop
 
-VERSION_ENV = "DLREF_RUN_VERSION"  # the run folder rank 0 claimed, for the other DDP processes it starts
-_CLAIMED: list[Path] = []  # the folders this process claimed: removed again if a failed command left them empty
 # Two checkpoint callbacks: the best model by validation accuracy (what `test` evaluates), and the
 # last state (what `--ckpt_path last` resumes), written at every epoch end and, with
 # --last.every_n_steps=N, every N steps.
 CHECKPOINT = dict(monitor="val/acc", mode="max", save_top_k=1, save_last=False, filename="best",
                   auto_insert_metric_name=False)
-
-
-def _loggers() -> list[dict]:
-    csv = {"class_path": "lightning.pytorch.loggers.CSVLogger", "init_args": {"save_dir": RUNS_DIR}}
-    if not (importlib.util.find_spec("tensorboard") or importlib.util.find_spec("tensorboardX")):
-        return [csv]
-    tensorboard = {"class_path": "lightning.pytorch.loggers.TensorBoardLogger", "init_args": {"save_dir": RUNS_DIR}}
-    return [csv, tensorboard]
-
-
-class SaveFitConfig(SaveConfigCallback):
-    """``config.yaml`` in the run folder of a fit; test, validate and predict add nothing to a run's folder."""
-
-    def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
-        if stage == "fit":
-            super().setup(trainer, pl_module, stage)
 
 
 class DlrefCLI(LightningCLI):
@@ -94,14 +73,9 @@ class DlrefCLI(LightningCLI):
             if logger.init_args.get("save_dir") == RUNS_DIR and config.trainer.default_root_dir:
                 logger.init_args.save_dir = config.trainer.default_root_dir  # --trainer.default_root_dir moves it all
         if loggers and self.subcommand == "fit" and loggers[0].init_args.get("version") is None:
-            first = loggers[0].init_args
-            if runs.rank_zero():  # claimed once, then handed to the DDP processes rank 0 starts
-                version = runs.claim_version(Path(first.save_dir, first.name))
-                os.environ[VERSION_ENV] = str(version)
-                _CLAIMED.append(Path(first.save_dir, first.name, f"version_{version}"))
-            if os.environ.get(VERSION_ENV):
-                for logger in loggers:  # every logger writes into runs/<network>/version_N
-                    logger.init_args.version = int(os.environ[VERSION_ENV])
+            version = runs.run_version(Path(loggers[0].init_args.save_dir, loggers[0].init_args.name))
+            for logger in loggers if version is not None else []:  # all write into runs/<network>/version_N
+                logger.init_args.version = version
 
     def _checked_ckpt(self) -> str | None:
         """The run's ``--ckpt_path``, ``last`` resolved, checked to be readable and of this network."""
@@ -118,18 +92,6 @@ class DlrefCLI(LightningCLI):
             check_checkpoint(load(ckpt), ckpt, network)
         return ckpt
 
-    def _check_writable(self) -> None:
-        folder = Path(self.trainer.log_dir or self.trainer.default_root_dir)
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            with tempfile.TemporaryFile(dir=folder):
-                pass
-        except OSError as error:
-            raise UsageError(
-                f"dlref expected a writable output folder, found {folder} is not ({error.strerror or error}); "
-                "pass a writable --trainer.default_root_dir."
-            ) from None
-
     def before_fit(self) -> None:
         trainer = self.trainer
         if trainer.max_epochs == 0 or trainer.max_steps == 0:
@@ -138,7 +100,7 @@ class DlrefCLI(LightningCLI):
                              "--trainer.max_epochs=1 (a model that never trained must not spend the test set).")
         self._checked_ckpt()
         if runs.rank_zero():  # only rank 0 writes; another node would make a folder of its own here
-            self._check_writable()
+            runs.check_writable(Path(self.trainer.log_dir or self.trainer.default_root_dir))
         if self.config.fit.get("test_after_fit"):  # an unusable test set is found now, not after training
             self.datamodule.check_test_set()
 
@@ -212,11 +174,11 @@ def _cli(args: list[str], run: bool = True) -> DlrefCLI:
         MNISTDataModule,
         trainer_defaults={
             **TRAINER_DEFAULTS,
-            "logger": _loggers(),
+            "logger": runs.loggers(),
             "callbacks": [Summary(), EpochBar(), GracefulStop()],
             "plugins": [{"class_path": "dlref.lightning.checkpoints.AtomicCheckpointIO"}],
         },
-        save_config_callback=SaveFitConfig,
+        save_config_callback=runs.SaveFitConfig,
         save_config_kwargs={"overwrite": False},
         seed_everything_default=0,
         args=args,
@@ -244,11 +206,7 @@ def main(argv: list[str] | None = None) -> int:
         _cli(predictions.arguments([a for a in args if a not in ("--debug", "--verbose")]))
 
     code = run("dlref", command, debug=debugging(args))
-    for folder in _CLAIMED if code else []:
-        if folder.is_dir() and not any(folder.iterdir()):
-            folder.rmdir()  # a command that failed before writing anything leaves no empty run behind
-    _CLAIMED.clear()
-    os.environ.pop(VERSION_ENV, None)
+    runs.release(failed=code != 0)
     return code
 
 

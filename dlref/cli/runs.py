@@ -1,7 +1,10 @@
 """Run folders — where a run's files go, and the record of its test set.
 
-``claim_version`` gives each run its own ``runs/<network>/version_N``: created with one atomic
-``mkdir``, so two runs started at the same moment never share it.
+A fit logs into ``runs/<network>/version_N/`` (CSV, and TensorBoard's events where it is installed),
+with ``config.yaml`` and its checkpoints. ``claim_version`` gives each run its own folder, created
+with one atomic ``mkdir``, so two runs started at the same moment never share it; rank 0 claims it
+and hands its number to the DDP processes it starts. A command that fails before writing anything
+removes the empty folder it claimed.
 
 Test once — the "Evaluation" slide's rule: the test set judges a model chosen without it, once.
 
@@ -12,15 +15,67 @@ but announced, with the number of earlier ones: a model changed after its test s
 no longer judged fairly by it.
 """
 
+import importlib.util
 import json
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
+import lightning.pytorch as pl
+from lightning.pytorch.cli import SaveConfigCallback
+
 from dlref.cli.errors import RunError, UsageError
+from dlref.cli.recipe import RUNS_DIR
 
 TEST_RESULTS = "test_results.jsonl"
+VERSION_ENV = "DLREF_RUN_VERSION"  # the run folder rank 0 claimed, for the other DDP processes it starts
+_CLAIMED: list[Path] = []  # the folders this process claimed: removed again if a failed command left them empty
+
+
+def loggers() -> list[dict]:
+    csv = {"class_path": "lightning.pytorch.loggers.CSVLogger", "init_args": {"save_dir": RUNS_DIR}}
+    if not (importlib.util.find_spec("tensorboard") or importlib.util.find_spec("tensorboardX")):
+        return [csv]
+    tensorboard = {"class_path": "lightning.pytorch.loggers.TensorBoardLogger", "init_args": {"save_dir": RUNS_DIR}}
+    return [csv, tensorboard]
+
+
+class SaveFitConfig(SaveConfigCallback):
+    """``config.yaml`` in the run folder of a fit; test, validate and predict add nothing to a run's folder."""
+
+    def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        if stage == "fit":
+            super().setup(trainer, pl_module, stage)
+
+
+def run_version(folder: Path) -> int | None:
+    """The ``version_N`` every process of this run logs into: claimed by rank 0, handed on to the others."""
+    if rank_zero():
+        version = claim_version(folder)
+        os.environ[VERSION_ENV] = str(version)
+        _CLAIMED.append(folder / f"version_{version}")
+    return int(os.environ[VERSION_ENV]) if os.environ.get(VERSION_ENV) else None
+
+
+def release(failed: bool) -> None:
+    """At the end of a command: a folder it claimed and left empty goes, if it failed."""
+    for folder in _CLAIMED if failed else []:
+        if folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
+    _CLAIMED.clear()
+    os.environ.pop(VERSION_ENV, None)
+
+
+def check_writable(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        raise UsageError(f"dlref expected a writable output folder, found {folder} is not ({error.strerror or error}); "
+                         "pass a writable --trainer.default_root_dir.") from None
 
 
 def rank_zero() -> bool:
