@@ -13,6 +13,7 @@ names the lesson and the cell. The rendered notebooks are not committed (``lesso
 import argparse
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -32,14 +33,23 @@ def lessons() -> list[Path]:
 
 
 def execute(lesson: Path, env: dict | None = None, timeout: int = TIMEOUT) -> nbformat.NotebookNode:
-    """``lesson`` run top to bottom in a new kernel; raises ``CellExecutionError`` at the first cell that fails."""
+    """``lesson`` run top to bottom in a new kernel; raises ``CellExecutionError`` at the first cell that fails.
+
+    What the lesson writes to a temporary folder (its figures, lesson 5's run folder) goes to a folder of its
+    own that is removed afterwards, unless ``env`` names a ``TMPDIR``.
+    """
+    with tempfile.TemporaryDirectory(prefix="dlref-lessons-") as scratch:
+        return _execute(lesson, {"TMPDIR": scratch, **(env or {})}, timeout)
+
+
+def _execute(lesson: Path, env: dict, timeout: int) -> nbformat.NotebookNode:
     notebook = jupytext.read(lesson)
     client = NotebookClient(notebook, timeout=timeout, kernel_name="python3",
                             extra_arguments=["--IPKernelApp.log_level=ERROR"],  # no notice about its local TCP port
                             resources={"metadata": {"path": str(LESSONS)}})
     # One thread unless told otherwise: the lessons' small batches run faster on one, and on a shared 2-core
     # machine far faster than on two threads that wait for each other (as tests/conftest.py's one_thread).
-    client.execute(env={"OMP_NUM_THREADS": "1", **os.environ, **(env or {})})
+    client.execute(env={"OMP_NUM_THREADS": "1", **os.environ, **env})
     return notebook
 
 
