@@ -32,13 +32,13 @@
 # %%
 import math
 
-import check  # the checkers of the "Your turn" cells: lessons/check.py, beside this notebook
 import torch
 import torch.nn.functional as F
 from sklearn.datasets import load_digits
 from torch import nn
 from torch.testing import assert_close
 
+import check  # the checkers of the "Your turn" cells: lessons/check.py, beside this notebook
 import dlref
 
 _ = torch.manual_seed(0)  # the same random weights at every run

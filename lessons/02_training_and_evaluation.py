@@ -28,7 +28,6 @@ import os
 import tempfile
 from pathlib import Path
 
-import check
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
@@ -37,6 +36,7 @@ from IPython.display import Image, display
 from torch import nn
 from torch.testing import assert_close
 
+import check
 import dlref
 from dlref import figures
 from dlref.data import load_mnist, normalize

@@ -32,13 +32,13 @@ import os
 import tempfile
 from pathlib import Path
 
-import check
 import torch
 import yaml
 from IPython.display import Image, display
 from torch import nn
 from torch.testing import assert_close
 
+import check
 import dlref
 from dlref import figures
 from dlref.data import load_mnist, normalize
