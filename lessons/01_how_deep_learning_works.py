@@ -69,14 +69,14 @@ _ = torch.manual_seed(0)  # the same random weights at every run
 # ```
 # class Layer {
 #     W, B, activate
-#     forward(X) = activate(W·X + B)      // in the slide's code: activate(W.mul(X).add(B))
+#     forward(X) = activate(W·X + B)
 # }
 # ReLU = x > 0 ? x : 0
 # ```
 #
-# In Python, with torch tensors. Two differences from the pseudocode: the slide's `W.mul(X)` is a *matrix*
-# product, which torch writes `W @ X` (torch's own `mul` multiplies entry by entry), and `x > 0 ? x : 0` is
-# `x if x > 0 else 0`.
+# The slide's code writes the forward pass `activate(W.mul(X).add(B))`. In Python, with torch tensors, two things
+# differ from the pseudocode: the slide's `W.mul(X)` is a *matrix* product, which torch writes `W @ X` (torch's own
+# `mul` multiplies entry by entry), and `x > 0 ? x : 0` is `x if x > 0 else 0`.
 
 # %%
 class Layer:

@@ -588,16 +588,24 @@ def best_epoch(fn, run_dir) -> str:
     scores = [(float(r["val/acc"]), int(r["epoch"])) for r in rows]
     expected = max(scores, key=lambda s: s[0])[1] + 1  # the first of equal scores, as ModelCheckpoint keeps it
     saved = torch.load(run_dir / "checkpoints" / "best.ckpt", map_location="cpu", weights_only=True)["epoch"] + 1
-    assert saved == expected, (saved, expected)
+    assert saved == expected, f"{run_dir}: best.ckpt is from epoch {saved}, metrics.csv's best is epoch {expected}"
     found = _call(fn, (run_dir / "metrics.csv",), "best_epoch(run_dir / 'metrics.csv')")
     if isinstance(found, torch.Tensor):
         found = found.item()
     if found != expected:
-        hint = ("metrics.csv's epoch column counts from 0; dlref prints epochs counted from 1: add 1."
-                if found == expected - 1 else
-                "That is the epoch with the lowest val/acc: the best is the highest."
-                if found == min(scores, key=lambda s: s[0])[1] + 1 else
-                "Read the val/acc column; the training rows leave it empty." if found is None else "")
+        hint = _best_epoch_hint(found, expected, lowest=min(scores, key=lambda s: s[0])[1] + 1)
         raise _OffError(f"best_epoch: expected epoch {expected} (val/acc {_fmt(max(scores)[0])}, the epoch "
                         f"checkpoints/best.ckpt was saved at), found {found!r}. {hint}".rstrip())
     return f"Epoch {expected} has the highest val/acc, and checkpoints/best.ckpt was saved at its end."
+
+
+def _best_epoch_hint(found, expected: int, lowest: int) -> str:
+    if isinstance(found, str):
+        return "metrics.csv holds text: return a number, e.g. int(row['epoch']) + 1."
+    if found is None:
+        return "Return the epoch: read the val/acc column (the training rows leave it empty)."
+    if found == expected - 1:
+        return "metrics.csv's epoch column counts from 0; dlref prints epochs counted from 1: add 1."
+    if found == lowest:
+        return "That is the epoch with the lowest val/acc: the best is the highest."
+    return ""
