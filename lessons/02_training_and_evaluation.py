@@ -43,6 +43,7 @@ from dlref.data import load_mnist, normalize
 from dlref.data.batches import Batches
 from dlref.data.split import holdout, iterated_kfold, kfold
 
+os.environ.setdefault("DLREF_DATA_DIR", "../data")  # MNIST: $DLREF_DATA_DIR, else the repository's data/
 FULL = os.environ.get("DLREF_LESSONS_FULL") == "1"  # or FULL = True: every training image, more epochs
 N = 60000 if FULL else 6000  # training images used
 EPOCHS = 10 if FULL else 4

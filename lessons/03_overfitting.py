@@ -45,6 +45,7 @@ from dlref.data import load_mnist, normalize
 from dlref.data.batches import Batches
 from dlref.data.split import holdout
 
+os.environ.setdefault("DLREF_DATA_DIR", "../data")  # MNIST: $DLREF_DATA_DIR, else the repository's data/
 FULL = os.environ.get("DLREF_LESSONS_FULL") == "1"  # or FULL = True: the study's sizes (minutes)
 OUT = Path(tempfile.mkdtemp(prefix="dlref-lesson3-"))  # figures go here, never into the repository
 

@@ -49,6 +49,7 @@ from dlref.data import load_mnist, normalize
 from dlref.data.batches import Batches
 from dlref.lstm import GATES
 
+os.environ.setdefault("DLREF_DATA_DIR", "../data")  # MNIST: $DLREF_DATA_DIR, else the repository's data/
 FULL = os.environ.get("DLREF_LESSONS_FULL") == "1"  # or FULL = True: every training image, more epochs
 N = 60000 if FULL else 5000  # images: 80% to train on, 20% to validate on
 EPOCHS = {"fcn": 5, "cnn": 5, "lstm": 8} if FULL else {"fcn": 2, "cnn": 2, "lstm": 3}

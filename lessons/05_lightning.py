@@ -42,6 +42,7 @@ import dlref
 from dlref.lightning import Classifier, MNISTDataModule
 from dlref.lightning.cli import main
 
+os.environ.setdefault("DLREF_DATA_DIR", "../data")  # MNIST: $DLREF_DATA_DIR, else the repository's data/
 FULL = os.environ.get("DLREF_LESSONS_FULL") == "1"  # or FULL = True: the whole recipe (minutes)
 CONFIG = Path("../configs/fcn.yaml").resolve()
 RUNS = Path(tempfile.mkdtemp(prefix="dlref-lesson5-"))  # the run folders go here, never into the repository

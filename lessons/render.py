@@ -1,13 +1,14 @@
 """Run the lessons top to bottom as notebooks: ``make lessons`` and ``tests/test_lessons.py`` both come here.
 
-    python lessons/render.py                  # every lesson → lessons/rendered/NN_name.ipynb, with outputs
+    python lessons/render.py                  # every lesson → lessons/NN_name.ipynb, with its outputs
     python lessons/render.py 01 03            # the lessons whose names start with 01 or 03
     DLREF_LESSONS_FULL=1 python lessons/render.py     # the full sizes (minutes, not seconds)
 
 Each lesson is a jupytext percent-format ``.py`` file. It is read as a notebook (jupytext), run in a
 fresh Python kernel (nbclient, ipykernel) with the lessons folder as its working directory, as
-Jupyter runs it, and written out with its outputs and figures. A cell that raises stops the run and
-names the lesson and the cell. The rendered notebooks are not committed (``lessons/.gitignore``).
+Jupyter runs it, and written out with its outputs and figures beside the ``.py`` file, where Jupyter opens
+it and runs it again as it is. A cell that raises stops the run and names the lesson and the cell. The
+notebooks are not committed (``lessons/.gitignore``): the ``.py`` files are the lessons.
 """
 
 import argparse
@@ -23,7 +24,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
 LESSONS = Path(__file__).resolve().parent
-RENDERED = LESSONS / "rendered"
+RENDERED = LESSONS  # NN_name.ipynb beside NN_name.py: its cells find check.py and ../configs as the .py's do
 TIMEOUT = 600  # seconds a cell may run; the defaults take seconds, the full sizes minutes
 
 
@@ -58,6 +59,9 @@ def main(argv=None) -> int:
     parser.add_argument("only", nargs="*", help="lessons whose file names start with these (default: all)")
     parser.add_argument("--out", default=str(RENDERED), help=f"folder for the notebooks (default: {RENDERED})")
     args = parser.parse_args(argv)
+    env = {}
+    if os.environ.get("DLREF_DATA_DIR"):  # the kernels run in lessons/: a relative folder is one from here
+        env["DLREF_DATA_DIR"] = str(Path(os.environ["DLREF_DATA_DIR"]).expanduser().resolve())
     chosen = [p for p in lessons() if not args.only or any(p.name.startswith(o) for o in args.only)]
     if not chosen:
         print(f"render.py: no lesson in {LESSONS} starts with {' or '.join(args.only)}", file=sys.stderr)
@@ -67,11 +71,12 @@ def main(argv=None) -> int:
     for lesson in chosen:
         start = time.perf_counter()
         try:
-            notebook = execute(lesson)
+            notebook = execute(lesson, env)
         except CellExecutionError as error:
             print(f"render.py: {lesson.name} failed:\n{error}", file=sys.stderr)
             return 1
         path = out / lesson.with_suffix(".ipynb").name
+        notebook.metadata.pop("jupytext", None)  # a plain notebook: saving it never writes to the .py lesson
         nbformat.write(notebook, path)
         print(f"{lesson.name}: {time.perf_counter() - start:.1f} s -> {path}", flush=True)
     return 0
