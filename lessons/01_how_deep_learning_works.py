@@ -17,9 +17,9 @@
 # Part 1 of the deck *Deep Learning: An Introduction*: a learning machine, its **layers**, the **model** that
 # stacks them, the **loss** that scores it, and the **optimizer** that improves it by **back-propagation**.
 #
-# Each slide's pseudocode is quoted in a box, and the cell under it runs it three ways: the slide's code written
-# out in plain Python, dlref's class (`import dlref`), and torch's built-in. They give the same numbers, and
-# the cells check that they do.
+# Each slide's pseudocode is quoted in a box, and the cells under it run it: the slide's code written out in plain
+# Python, dlref's class (`import dlref`), and torch's built-in. They give the same numbers, and the cells check that
+# they do.
 #
 # **How to use this notebook.** Run the cells from top to bottom (Shift-Enter). The **Your turn** cells ask you
 # to write a small function; the line under it, `check.…(…)`, compares your function with dlref and torch and
