@@ -12,7 +12,7 @@ MODEL ?= fcn
 ARGS ?=
 export DLREF_DATA_DIR ?= data
 
-.PHONY: setup train train-scratch test lint bench gpu-check clean
+.PHONY: setup train train-scratch test lint bench lessons gpu-check clean
 
 setup: $(STAMP)
 
@@ -33,10 +33,13 @@ test: $(STAMP)
 	$(PY) -m pytest $(ARGS)
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check dlref tests scripts
+	$(VENV)/bin/ruff check dlref tests scripts lessons
 
 bench: $(STAMP)
 	$(PY) scripts/bench.py $(ARGS)
+
+lessons: $(STAMP)
+	$(PY) lessons/render.py $(ARGS)
 
 # The device check runs with the interpreter already on a GPU machine (PYTHON=python3): no .venv, no network.
 OUT ?= gpu-check
