@@ -40,8 +40,8 @@ from IPython.display import Image, display
 import check
 import dlref
 import dlref.data
-from dlref.lightning import Classifier, MNISTDataModule
 from dlref.cli import main
+from dlref.lightning import Classifier, MNISTDataModule
 
 os.environ.setdefault("DLREF_DATA_DIR", "../data")  # MNIST: $DLREF_DATA_DIR, else the repository's data/
 FULL = os.environ.get("DLREF_LESSONS_FULL") == "1"  # or FULL = True: the whole recipe (minutes)

@@ -70,4 +70,6 @@ def quiet() -> None:
         warnings.filterwarnings("ignore", category=category)
     warnings.filterwarnings("ignore", ".*smaller than the logging interval.*")  # dlref logs per epoch only
     warnings.filterwarnings("ignore", ".*is deprecated.*")
+    # test/validate/predict restore a fit's checkpoint callbacks, whose folder they never write into
+    warnings.filterwarnings("ignore", ".*dirpath has changed.*")
     warnings.filterwarnings("ignore", ".*sync_dist=True.*")  # the training metrics are summed over processes first
