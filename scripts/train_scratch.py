@@ -20,7 +20,7 @@ import dlref
 from dlref.cli.console import quiet
 from dlref.cli.errors import debugging, run, stop_on_signals
 from dlref.cli.recipe import recipe
-from dlref.lightning.module import make_optimizer, make_schedule
+from dlref.lightning.optimization import make_optimizer, make_schedule
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 

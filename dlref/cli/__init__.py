@@ -28,8 +28,8 @@ from dlref.cli.console import EpochBar, Summary, quiet
 from dlref.cli.errors import UsageError, debugging, run
 from dlref.cli.recipe import RUNS_DIR, TRAINER_DEFAULTS
 from dlref.lightning.checkpoints import LastCheckpoint, check_checkpoint, find_last, load
-from dlref.lightning.datamodule import MNISTDataModule
 from dlref.lightning.figures import Figures
+from dlref.lightning.mnist import MNISTDataModule
 from dlref.lightning.module import Classifier
 from dlref.lightning.stop import GracefulStop
 

@@ -39,7 +39,7 @@ class YAMLRecipe:
     """What ``recipe`` returns without the parser: the YAML's sections handed to their classes."""
 
     def __init__(self, args: list[str]):
-        from dlref.lightning.datamodule import MNISTDataModule
+        from dlref.lightning.mnist import MNISTDataModule
         from dlref.lightning.module import Classifier
 
         config = {"seed_everything": 0, "trainer": {}, "model": {}, "data": {}}
