@@ -34,8 +34,9 @@ def _import_page():
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # also read by parts of Gradio that take no argument
     os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
     try:
-        from dlref.demo import page
         import gradio  # noqa: F401
+
+        from dlref.demo import page
     except ImportError as error:
         raise ValueError(f"expected the demo extra (gradio), found it missing ({error}); run `make demo`, "
                          "or `pip install -e '.[demo]'`.") from None

@@ -7,6 +7,7 @@ colour maps only: the page (``dlref.demo.page``) is the one file that imports gr
     answer.probabilities["cnn"]               # {"0": p0, ..., "9": p9}
 """
 
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,7 +48,7 @@ def newest_checkpoints(runs) -> dict[str, Path]:
     """``{network: best.ckpt}`` of the newest run of each network under ``runs/<network>/version_*/checkpoints/``."""
     found = {}
     for network in NETWORKS:
-        candidates = sorted(Path(runs, network).glob("version_*/checkpoints/best.ckpt"), key=lambda p: p.stat().st_mtime)
+        candidates = sorted(Path(runs, network).glob("version_*/checkpoints/best.ckpt"), key=os.path.getmtime)
         if candidates:
             found[network] = candidates[-1]
     return found
@@ -57,7 +58,8 @@ def find_networks(runs="runs", checkpoints=()) -> dict[str, Network]:
     """The networks to show: the given ``checkpoints``, or else the newest run of each network in ``runs``."""
     paths = {}
     for path in map(Path, checkpoints):
-        name = path.parent.parent.parent.name if path.parent.name == "checkpoints" else path.stem  # runs/cnn/version_0/…
+        # runs/cnn/version_0/checkpoints/best.ckpt is "cnn"; a checkpoint kept elsewhere is named by its file
+        name = path.parent.parent.parent.name if path.parent.name == "checkpoints" else path.stem
         paths[f"{name} ({path.parent.parent.name})" if name in paths else name] = path
     paths = paths or newest_checkpoints(runs)
     if not paths:

@@ -4,6 +4,7 @@
     dlref fit --config configs/cnn.yaml --trainer.max_epochs=1 --data.data_dir=...
     dlref test --config configs/fcn.yaml --ckpt_path runs/fcn/version_0/checkpoints/best.ckpt
     dlref fit --print_config
+    dlref demo                                     # the draw-a-digit page (dlref.demo; the demo extra)
 
 Defaults a newcomer needs: CSV logs (and TensorBoard's when it is installed)
 under ``runs/<network>/version_N/``, the best (by validation accuracy) and last
@@ -235,6 +236,10 @@ def _check_ckpt_arg(args: list[str]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] == ["demo"]:  # the draw-a-digit page (dlref.demo) is not a LightningCLI subcommand
+        from dlref.demo.cli import main as demo
+
+        return demo(args[1:])
     if "--verbose" not in args:
         quiet()
 
