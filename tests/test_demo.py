@@ -72,7 +72,7 @@ def test_a_drawing_gets_every_networks_probabilities_exactly_as_dlref_predict_co
         shown = torch.tensor([answer.probabilities[name][str(c)] for c in range(10)])
         torch.testing.assert_close(shown, expected)
         assert abs(float(shown.sum()) - 1) < 1e-5
-    assert answer.seen.shape == (168, 168, 3) and answer.seen.dtype.name == "uint8"
+    assert answer.seen.shape == (28, 28, 3) and answer.seen.dtype.name == "uint8"
     # Figure 1.6: the input, then every layer but the class scores (shown as the probabilities)
     captions = [caption for _, caption in answer.layers]
     assert len(captions) == len(layer_outputs(networks["cnn"].model, X)) - 1

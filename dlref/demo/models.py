@@ -22,8 +22,6 @@ from dlref.figures._common import INK, MAPS
 from dlref.figures.digits import _as_picture, layer_outputs  # _as_picture: Figure 1.6's panels, drawn the same way
 from dlref.trained import NETWORKS
 
-SHOWN = 168  # pixels on the longer side of each picture on the page: 28×28 drawn 6× without blurring
-
 
 class NoNetworkError(ValueError):
     """No trained checkpoint to show: the page would have nothing to classify with."""
@@ -38,7 +36,7 @@ class Network:
 
 @dataclass
 class Answer:
-    seen: np.ndarray | None = None  # (28·k, 28·k, 3) uint8: the network's input X, as in Figure 1.5
+    seen: np.ndarray | None = None  # (28, 28, 3) uint8: the network's input X, as in Figure 1.5
     probabilities: dict[str, dict[str, float]] = field(default_factory=dict)  # network → {"0": p0, …, "9": p9}
     layers: list[tuple[np.ndarray, str]] = field(default_factory=list)  # Figure 1.6: (RGB picture, caption) per layer
     milliseconds: float = 0.0  # the time the server took for this answer
@@ -74,15 +72,14 @@ def find_networks(runs="runs", checkpoints=()) -> dict[str, Network]:
 
 
 def _coloured(picture: np.ndarray, cmap: str) -> np.ndarray:
-    """A 2-D picture as ``(h·k, w·k, 3)`` uint8 in ``cmap``, scaled to its range, gaps (NaN) white, ``k`` so the
-    longer side is about ``SHOWN`` pixels (nearest neighbour: each unit stays a sharp square)."""
+    """A 2-D picture as ``(h, w, 3)`` uint8 in ``cmap``, scaled to its range, gaps (NaN) white: one pixel per
+    unit, enlarged by the browser (the page's CSS keeps each unit a sharp square)."""
     finite = np.isfinite(picture)
     low, high = (picture[finite].min(), picture[finite].max()) if finite.any() else (0.0, 1.0)
     scaled = (np.where(finite, picture, low) - low) / (high - low if high > low else 1.0)
     rgb = colormaps[cmap](scaled)[..., :3]
     rgb[~finite] = 1.0
-    k = max(1, SHOWN // max(picture.shape))
-    return (rgb.repeat(k, axis=0).repeat(k, axis=1) * 255).round().astype(np.uint8)
+    return (rgb * 255).round().astype(np.uint8)
 
 
 def layer_pictures(model: torch.nn.Module, X: torch.Tensor) -> list[tuple[np.ndarray, str]]:
