@@ -2,7 +2,9 @@
 one sentence without a checkpoint. The networks here are untrained (built and saved as ``dlref fit`` saves them):
 what is checked is the plumbing; tests/test_demo_browser.py checks trained networks' answers in Chromium."""
 
+import base64
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -14,7 +16,7 @@ from PIL import Image, ImageDraw
 
 import dlref
 from dlref.data import digit
-from dlref.demo.models import NoNetworkError, answer_for, find_networks, newest_checkpoints
+from dlref.demo.models import Answer, NoNetworkError, answer_for, find_networks, newest_checkpoints
 from dlref.figures.digits import layer_outputs
 from dlref.lightning.cli import main
 
@@ -106,9 +108,34 @@ def test_the_dlref_command_exits_non_zero_without_a_checkpoint(tmp_path):
     assert "make train" in done.stderr and len(done.stderr.strip().splitlines()) == 1
 
 
+def needs_gradio():
+    """The demo extra (``make setup-demo``): skipped without it, except in CI, which installs it."""
+    return __import__("gradio") if os.environ.get("CI") else pytest.importorskip("gradio", reason="make setup-demo")
+
+
+def test_the_canvas_png_is_answered_as_the_same_picture_read_from_a_file(runs, seven):
+    needs_gradio()
+    from dlref.demo.page import answer_for_png
+
+    networks = find_networks(runs)
+    url = "data:image/png;base64," + base64.b64encode(seven.read_bytes()).decode()
+    assert answer_for_png(networks, url, "fcn").probabilities == answer_for(networks, seven, "fcn").probabilities
+    for bad in (None, "", "data:image/png;base64,not base64!", "data:text/plain;base64,aGk="):
+        assert answer_for_png(networks, bad, "fcn") == Answer()  # nothing drawn, or not a picture: nothing shown
+
+
+def test_a_port_in_use_is_one_sentence(runs, capsys):
+    needs_gradio()
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        assert main(["demo", "--runs", str(runs), "--port", str(port)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"dlref demo: error: expected to listen on 127.0.0.1:{port}, found it could not")
+    assert err.count("\n") == 1 and "--port" in err
+
+
 def test_the_page_has_its_parts_and_talks_to_no_other_host(runs):
-    gradio = pytest.importorskip("gradio", reason="the demo extra: make setup-demo") if not os.environ.get("CI") \
-        else __import__("gradio")
+    gradio = needs_gradio()
     from dlref.demo.page import build
 
     page = build(find_networks(runs))

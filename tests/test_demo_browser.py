@@ -11,6 +11,7 @@ The README's screenshot, with the networks of ``make train`` (…), comes from t
     DLREF_DEMO_RUNS=runs DLREF_DEMO_SCREENSHOT=docs/figures/demo.png .venv/bin/pytest tests/test_demo_browser.py -s
 """
 
+import ipaddress
 import json
 import os
 import shutil
@@ -102,6 +103,20 @@ class CountingProxy:
             connection.close()
 
 
+def listening(port: int) -> set[str]:
+    """The IPv4 and IPv6 addresses with a socket listening on ``port``, from the kernel's tables."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for row in Path(table).read_text().splitlines()[1:] if Path(table).exists() else []:
+            local, state = row.split()[1], row.split()[3]
+            address, hex_port = local.split(":")
+            if state == "0A" and int(hex_port, 16) == port:  # 0A: LISTEN
+                raw = bytes.fromhex(address)
+                words = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))  # little-endian 32-bit words
+                found.add(str(ipaddress.ip_address(words)))
+    return found
+
+
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory, request) -> Path:
     """runs/ with a small FCN, CNN and LSTM trained by ``dlref fit`` (or ``$DLREF_DEMO_RUNS``, used as it is)."""
@@ -149,6 +164,7 @@ def page(runs):
             break
     url = f"http://127.0.0.1:{port}/"
     assert any(line.startswith(f"dlref demo: {url}") for line in lines), "".join(lines)
+    assert listening(port) == {"127.0.0.1"}  # by default on this machine's loopback only, not on every interface
     threading.Thread(target=process.stdout.read, daemon=True).start()  # keep its pipe from filling up
     yield url, proxy, process
     process.terminate()
