@@ -261,7 +261,9 @@ def test_drawn_digits_are_classified_in_chromium_each_stroke_answered_quickly_an
         time.sleep(0.1)
 
     height = browser.execute_script("return document.documentElement.scrollHeight")
-    browser.set_window_size(1280, height + 20)
+    browser.set_window_size(1280, height + 160)  # the window's own bars take part of it
+    browser.execute_script("window.scrollTo(0, 0)")
+    ActionChains(browser).move_to_element(browser.find_element(By.TAG_NAME, "h2")).perform()  # no hover highlight
     time.sleep(0.5)
     shot = Path(os.environ.get("DLREF_DEMO_SCREENSHOT") or tmp_path / "demo.png")
     assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
@@ -282,3 +284,6 @@ def test_drawn_digits_are_classified_in_chromium_each_stroke_answered_quickly_an
           f"(median {median:.0f} ms, max {worst:.0f} ms; target {TARGET_MS} ms), {os.cpu_count()} CPUs, "
           f"torch {torch.__version__}")
     assert median <= TARGET_MS, f"the median stroke took {median:.0f} ms, above the {TARGET_MS} ms target"
+    # A stroke may wait for another program on a shared 2-core machine; twice the target is a page that got slow
+    # (gr.Sketchpad took 1.2-1.5 s).
+    assert worst <= 2 * TARGET_MS, f"a stroke took {worst:.0f} ms, more than twice the {TARGET_MS} ms target"

@@ -8,7 +8,6 @@ colour maps only: the page (``dlref.demo.page``) is the one file that imports gr
 """
 
 import os
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,7 +38,6 @@ class Answer:
     seen: np.ndarray | None = None  # (28, 28, 3) uint8: the network's input X, as in Figure 1.5
     probabilities: dict[str, dict[str, float]] = field(default_factory=dict)  # network → {"0": p0, …, "9": p9}
     layers: list[tuple[np.ndarray, str]] = field(default_factory=list)  # Figure 1.6: (RGB picture, caption) per layer
-    milliseconds: float = 0.0  # the time the server took for this answer
 
 
 def newest_checkpoints(runs) -> dict[str, Path]:
@@ -97,7 +95,6 @@ def layer_pictures(model: torch.nn.Module, X: torch.Tensor) -> list[tuple[np.nda
 def answer_for(networks: dict[str, Network], drawing, chosen: str | None = None) -> Answer:
     """What the page shows for ``drawing`` (a picture file or an ``(H, W)`` array): an empty ``Answer`` for a
     blank one, else the input as the networks see it, every network's probabilities, and the layers of ``chosen``."""
-    start = time.perf_counter()
     try:
         X = digit(drawing)  # (1, 1, 28, 28): brought to MNIST's form exactly as `dlref predict` does
     except ImageError:  # nothing drawn yet (or everything erased)
@@ -108,5 +105,4 @@ def answer_for(networks: dict[str, Network], drawing, chosen: str | None = None)
         answer.probabilities[name] = {str(c): float(v) for c, v in enumerate(p)}
     if chosen in networks:
         answer.layers = layer_pictures(networks[chosen].model, X)
-    answer.milliseconds = 1000 * (time.perf_counter() - start)
     return answer
