@@ -101,6 +101,14 @@ def test_without_a_checkpoint_one_sentence_says_how_to_make_one(tmp_path, capsys
     assert err.count("\n") == 1 and "Traceback" not in err
 
 
+def test_without_the_demo_extra_one_sentence_says_how_to_install_it(runs, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "gradio", None)  # as if not installed: importing it raises ImportError
+    assert main(["demo", "--runs", str(runs)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("dlref demo: error: expected the demo extra (gradio), found it missing")
+    assert "make demo" in err and err.count("\n") == 1
+
+
 def test_the_dlref_command_exits_non_zero_without_a_checkpoint(tmp_path):
     done = subprocess.run([sys.executable, "-m", "dlref.lightning.cli", "demo", "--runs", str(tmp_path / "runs")],
                           capture_output=True, text=True, timeout=120, cwd=tmp_path)

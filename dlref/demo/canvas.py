@@ -1,10 +1,10 @@
 """The drawing canvas: a plain 2-D ``<canvas>`` in Gradio's own ``gr.HTML`` custom component (its documented
 ``html_template``, ``js_on_load``, ``props.value`` and ``trigger``), black ink on white paper.
 
-Why not Gradio's ``gr.Sketchpad``: measured in the browser test (headless Chromium, the 2-core CPU), it answered a
-stroke in about 1.2–1.5 s, 750 ms of it before the request left the browser: it is a WebGL (PixiJS) image editor
-that exports its background, layer and composite as PNGs several times per stroke and uploads each. This canvas
-sends one PNG per stroke, as a data URL, the moment the pen lifts (see the README, "Draw a digit in the browser").
+Why not Gradio's ``gr.Sketchpad``: measured in the browser test (headless Chromium, the 2-core CPU), it answered
+a stroke in about 1.2–1.5 s, 750–950 ms of it before the request left the browser. It is a WebGL (PixiJS) image
+editor that exports its background, layer and composite as PNGs several times per stroke and uploads each. This
+canvas sends one PNG per stroke, as a data URL, the moment the pen lifts (README, "Draw a digit in the browser").
 """
 
 SIDE = 280  # canvas pixels: ten times MNIST's side
