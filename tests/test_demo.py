@@ -101,6 +101,15 @@ def test_without_a_checkpoint_one_sentence_says_how_to_make_one(tmp_path, capsys
     assert err.count("\n") == 1 and "Traceback" not in err
 
 
+def test_a_missing_or_broken_checkpoint_is_one_sentence(runs, tmp_path, capsys):
+    (tmp_path / "broken.ckpt").write_bytes(b"not a checkpoint")
+    for path, says in ((tmp_path / "missing.ckpt", "expected a checkpoint file"),
+                       (tmp_path / "broken.ckpt", "expected a torch checkpoint")):
+        assert main(["demo", "--ckpt", str(path)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("dlref demo: error: dlref.load") and says in err and err.count("\n") == 1
+
+
 def test_without_the_demo_extra_one_sentence_says_how_to_install_it(runs, monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "gradio", None)  # as if not installed: importing it raises ImportError
     assert main(["demo", "--runs", str(runs)]) == 2

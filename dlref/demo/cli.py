@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(sys.argv[1:] if argv is None else argv)
     try:
         return demo(args)
-    except ValueError as error:  # NoNetworkError, a missing extra, a bad checkpoint (dlref.load), a taken port
+    except (ValueError, FileNotFoundError) as error:  # no network, no extra, a bad --ckpt (dlref.load), a taken port
         if args.debug:
             raise
         print(f"dlref demo: error: {error}", file=sys.stderr, flush=True)

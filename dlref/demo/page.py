@@ -13,6 +13,7 @@ import binascii
 import html
 import io
 import tempfile
+import time
 
 import numpy as np
 from PIL import Image
@@ -107,4 +108,8 @@ def serve(page, host: str, port: int) -> None:
                 ssr_mode=False, pwa=False, mcp_server=False, enable_monitoring=False, css=CSS,
                 prevent_thread_lock=True)
     print(f"dlref demo: {page.local_url} (Ctrl-C stops it)", flush=True)
-    page.block_thread()
+    try:
+        while True:  # not page.block_thread(), which prints a banner of its own on Ctrl-C
+            time.sleep(1)
+    finally:
+        page.close(verbose=False)
