@@ -4,7 +4,6 @@
     dlref fit --config configs/cnn.yaml --trainer.max_epochs=1 --data.data_dir=...
     dlref test --config configs/fcn.yaml --ckpt_path runs/fcn/version_0/checkpoints/best.ckpt
     dlref fit --print_config
-    dlref demo                                     # the draw-a-digit page (dlref.demo; the demo extra)
 
 Defaults a newcomer needs: CSV logs (and TensorBoard's when it is installed)
 under ``runs/<network>/version_N/``, the best (by validation accuracy) and last
