@@ -1,6 +1,6 @@
 """What the page shows for one drawing: the trained networks found in ``runs/``, each one's ten probabilities
-(Figure 1.5) and, for the chosen one, what each layer makes of the digit (Figure 1.6). Torch and matplotlib's
-colour maps only: the page (``dlref.demo.page``) is the one file that imports gradio.
+(Figure 1.5) and, for the chosen one, what each layer makes of the digit (Figure 1.6). No gradio here: the
+page (``dlref.demo.page``) is the one file that imports it.
 
     networks = find_networks("runs")          # {"fcn": Network(...), "cnn": ..., "lstm": ...}, newest run of each
     answer = answer_for(networks, "drawing.png", chosen="cnn")
