@@ -8,11 +8,12 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip install -q -c constraints.txt
 TORCH_INDEX ?=
 STAMP := $(VENV)/.dlref-installed
+DEMO_STAMP := $(VENV)/.dlref-demo-installed
 MODEL ?= fcn
 ARGS ?=
 export DLREF_DATA_DIR ?= data
 
-.PHONY: setup train train-scratch test lint bench lessons gpu-check clean
+.PHONY: setup train train-scratch test lint bench lessons gpu-check clean demo setup-demo
 
 setup: $(STAMP)
 
@@ -22,6 +23,17 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PIP) -e '.[dev]'
 	$(PY) -c "import torch, torchvision, torchmetrics, lightning"
 	touch $(STAMP)
+
+# The draw-a-digit page (dlref demo): the demo extra, then the page on http://127.0.0.1:7860, ARGS="--port 8000" …
+setup-demo: $(DEMO_STAMP)
+
+$(DEMO_STAMP): $(STAMP)
+	$(PIP) -e '.[dev,demo]'
+	$(PY) -c "import gradio"
+	touch $(DEMO_STAMP)
+
+demo: $(DEMO_STAMP)
+	$(VENV)/bin/dlref demo $(ARGS)
 
 train: $(STAMP)
 	$(PY) scripts/train_lightning.py fit --config configs/$(MODEL).yaml $(ARGS)

@@ -198,6 +198,10 @@ def _check_ckpt_arg(args: list[str]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] == ["demo"]:  # the draw-a-digit page (dlref.demo) is not a LightningCLI subcommand
+        from dlref.demo.cli import main as demo
+
+        return demo(args[1:])
     if "--verbose" not in args:
         quiet()
 

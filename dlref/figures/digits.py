@@ -89,7 +89,7 @@ def _near_square(n: int) -> tuple[int, int]:
     return (rows, n // rows) if n // rows <= 4 * rows else (math.isqrt(n), math.ceil(n / math.isqrt(n)))
 
 
-def _as_picture(A: np.ndarray) -> tuple[np.ndarray, str]:
+def as_picture(A: np.ndarray) -> tuple[np.ndarray, str]:
     """An activation as a 2-D picture and the words for its shape."""
     if A.ndim == 3 and A.shape[0] == 1:
         return A[0], f"{A.shape[1]}×{A.shape[2]} pixels"
@@ -115,7 +115,7 @@ def representations(outputs: list[tuple[str, torch.Tensor]], path, title: str, t
     """
     *maps, (last_name, logits) = outputs
     probabilities = torch.softmax(logits.float(), dim=-1).cpu().numpy()
-    pictures = [(name, *_as_picture(A.detach().float().cpu().numpy())) for name, A in maps]
+    pictures = [(name, *as_picture(A.detach().float().cpu().numpy())) for name, A in maps]
     panels = len(pictures) + 1
     rows = 1 if panels <= 4 else 2  # a CNN's seven panels wrap onto two rows, read left to right
     columns = math.ceil(panels / rows)

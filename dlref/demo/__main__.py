@@ -1,0 +1,5 @@
+import sys
+
+from dlref.demo.cli import main
+
+sys.exit(main())

@@ -1,0 +1,75 @@
+"""``dlref demo``: the draw-a-digit page on this machine (the optional extra: ``pip install -e '.[demo]'``).
+
+    dlref demo                                  # the newest run of each network in runs/, on 127.0.0.1:7860
+    dlref demo --ckpt runs/cnn/version_2/checkpoints/best.ckpt --port 8000
+
+A missing extra, no trained checkpoint or a port in use ends in one sentence and exit code 2.
+"""
+
+import argparse
+import os
+import sys
+
+import torch
+
+from dlref.demo.models import find_networks
+from dlref.lightning.recipe import RUNS_DIR
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="dlref demo", description="Draw a digit in the browser and watch every trained "
+                                "network classify it, layer by layer (Figures 1.5 and 1.6).")
+    p.add_argument("--runs", default=RUNS_DIR, help="folder of the runs: the newest best.ckpt of each network in "
+                   "RUNS/{fcn,cnn,lstm}/version_N/checkpoints/ is shown (default: %(default)s)")
+    p.add_argument("--ckpt", action="append", default=[], metavar="PATH",
+                   help="a checkpoint to show instead (repeat for several)")
+    p.add_argument("--network", help="the network whose layers are shown first (default: cnn when there is one)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s, this machine only)")
+    p.add_argument("--port", type=int, default=7860, help="port to listen on (default: %(default)s)")
+    p.add_argument("--debug", action="store_true", help="show tracebacks")
+    return p
+
+
+def _import_page():
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # also read by parts of Gradio that take no argument
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+    try:
+        import gradio  # noqa: F401
+
+        from dlref.demo import page
+    except ImportError as error:
+        raise ValueError(f"expected the demo extra (gradio), found it missing ({error}); run `make demo`, "
+                         "or `pip install -e '.[demo]'`.") from None
+    return page
+
+
+def demo(args: argparse.Namespace) -> int:
+    networks = find_networks(args.runs, args.ckpt)  # first: no checkpoint is said before the slow import
+    page = _import_page()
+    torch.set_num_threads(1)  # one 28×28 digit through small networks: one thread answers soonest
+    for network in networks.values():
+        print(f"dlref demo: {network.name} from {network.path}", flush=True)
+    try:
+        page.serve(page.build(networks, args.network), args.host, args.port)
+    except OSError as error:
+        raise ValueError(f"expected to listen on {args.host}:{args.port}, found it could not "
+                         f"({str(error).splitlines()[0][:120]}); pass another --port or --host.") from None
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        return demo(args)
+    except (ValueError, FileNotFoundError) as error:  # no network, no extra, a bad --ckpt (dlref.load), a taken port
+        if args.debug:
+            raise
+        print(f"dlref demo: error: {error}", file=sys.stderr, flush=True)
+        return 2
+    except KeyboardInterrupt:
+        print("dlref demo: stopped.", file=sys.stderr, flush=True)
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,108 @@
+"""What the page shows for one drawing: the trained networks found in ``runs/``, each one's ten probabilities
+(Figure 1.5) and, for the chosen one, what each layer makes of the digit (Figure 1.6). No gradio here: the
+page (``dlref.demo.page``) is the one file that imports it.
+
+    networks = find_networks("runs")          # {"fcn": Network(...), "cnn": ..., "lstm": ...}, newest run of each
+    answer = answer_for(networks, "drawing.png", chosen="cnn")
+    answer.probabilities["cnn"]               # {"0": p0, ..., "9": p9}
+"""
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from matplotlib import colormaps
+
+import dlref
+from dlref.data.images import ImageError, digit
+from dlref.figures.digits import INK, MAPS
+from dlref.figures.digits import as_picture, layer_outputs  # Figure 1.6's panels, drawn the same way
+from dlref.trained import NETWORKS
+
+
+class NoNetworkError(ValueError):
+    """No trained checkpoint to show: the page would have nothing to classify with."""
+
+
+@dataclass
+class Network:
+    name: str  # "cnn", or "cnn (version_3)" when two runs of one network are given
+    path: Path  # its checkpoint
+    model: dlref.Model
+
+
+@dataclass
+class Answer:
+    seen: np.ndarray | None = None  # (28, 28, 3) uint8: the network's input X, as in Figure 1.5
+    probabilities: dict[str, dict[str, float]] = field(default_factory=dict)  # network → {"0": p0, …, "9": p9}
+    layers: list[tuple[np.ndarray, str]] = field(default_factory=list)  # Figure 1.6: (RGB picture, caption) per layer
+
+
+def newest_checkpoints(runs) -> dict[str, Path]:
+    """``{network: best.ckpt}`` of the newest run of each network under ``runs/<network>/version_*/checkpoints/``."""
+    found = {}
+    for network in NETWORKS:
+        candidates = sorted(Path(runs, network).glob("version_*/checkpoints/best.ckpt"), key=os.path.getmtime)
+        if candidates:
+            found[network] = candidates[-1]
+    return found
+
+
+def find_networks(runs="runs", checkpoints=()) -> dict[str, Network]:
+    """The networks to show: the given ``checkpoints``, or else the newest run of each network in ``runs``."""
+    paths = {}
+    for path in map(Path, checkpoints):
+        # runs/cnn/version_0/checkpoints/best.ckpt is "cnn"; a checkpoint kept elsewhere is named by its file
+        name = path.parent.parent.parent.name if path.parent.name == "checkpoints" else path.stem
+        paths[f"{name} ({path.parent.parent.name})" if name in paths else name] = path
+    paths = paths or newest_checkpoints(runs)
+    if not paths:
+        raise NoNetworkError(f"expected a trained network in {runs}/{{fcn,cnn,lstm}}/version_N/checkpoints/"
+                             "best.ckpt, found none; train one with `make train` (or MODEL=cnn, MODEL=lstm), or pass "
+                             "--ckpt PATH.")
+    networks = {name: Network(name, path, dlref.load(path)) for name, path in paths.items()}
+    with torch.no_grad():  # the first call of a network is slow (lazy set-up in torch): not the learner's first stroke
+        for network in networks.values():
+            layer_outputs(network.model, torch.zeros(1, 1, 28, 28))
+    return networks
+
+
+def _coloured(picture: np.ndarray, cmap: str) -> np.ndarray:
+    """A 2-D picture as ``(h, w, 3)`` uint8 in ``cmap``, scaled to its range, gaps (NaN) white: one pixel per
+    unit, enlarged by the browser (the page's CSS keeps each unit a sharp square)."""
+    finite = np.isfinite(picture)
+    low, high = (picture[finite].min(), picture[finite].max()) if finite.any() else (0.0, 1.0)
+    scaled = (np.where(finite, picture, low) - low) / (high - low if high > low else 1.0)
+    rgb = colormaps[cmap](scaled)[..., :3]
+    rgb[~finite] = 1.0
+    return (rgb * 255).round().astype(np.uint8)
+
+
+def layer_pictures(model: torch.nn.Module, X: torch.Tensor) -> list[tuple[np.ndarray, str]]:
+    """Figure 1.6 as pictures: the input, then each layer's output (``layer_outputs``), captioned with its shape;
+    the last layer's class scores are left to the probabilities shown beside."""
+    *maps, _logits = layer_outputs(model, X)
+    shown = []
+    for k, (name, A) in enumerate(maps):
+        picture, shape = as_picture(A.detach().float().cpu().numpy())
+        shown.append((_coloured(picture, INK if k == 0 else MAPS), f"{name}: {shape}"))
+    return shown
+
+
+@torch.no_grad()
+def answer_for(networks: dict[str, Network], drawing, chosen: str | None = None) -> Answer:
+    """What the page shows for ``drawing`` (a picture file or an ``(H, W)`` array): an empty ``Answer`` for a
+    blank one, else the input as the networks see it, every network's probabilities, and the layers of ``chosen``."""
+    try:
+        X = digit(drawing)  # (1, 1, 28, 28): brought to MNIST's form exactly as `dlref predict` does
+    except ImageError:  # nothing drawn yet (or everything erased)
+        return Answer()
+    answer = Answer(seen=_coloured(X[0, 0].numpy(), INK))
+    for name, network in networks.items():
+        p = network.model.predict(X).softmax(1)[0]  # logits (1, 10) → probabilities (10,)
+        answer.probabilities[name] = {str(c): float(v) for c, v in enumerate(p)}
+    if chosen in networks:
+        answer.layers = layer_pictures(networks[chosen].model, X)
+    return answer

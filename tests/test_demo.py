@@ -1,0 +1,164 @@
+"""``dlref demo`` without a browser: finding the runs, what the page shows for a drawing, the page's parts, and the
+one sentence without a checkpoint. The networks here are untrained (built and saved as ``dlref fit`` saves them):
+what is checked is the plumbing; tests/test_demo_browser.py checks trained networks' answers in Chromium."""
+
+import base64
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from PIL import Image, ImageDraw
+
+import dlref
+from dlref.data import digit
+from dlref.demo.models import Answer, NoNetworkError, answer_for, find_networks, newest_checkpoints
+from dlref.figures.digits import layer_outputs
+from dlref.lightning.cli import main
+
+
+def save_checkpoint(path: Path, network: str, **kwargs) -> Path:
+    """An untrained network in the form ``dlref.load`` reads (what ``dlref fit`` writes), at ``path``."""
+    torch.manual_seed(0)
+    model = getattr(dlref.networks, network)(**kwargs)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"hyper_parameters": {"network": network, "network_kwargs": kwargs},
+                "state_dict": {f"model.{k}": v for k, v in model.state_dict().items()}}, path)
+    return path
+
+
+@pytest.fixture
+def runs(tmp_path) -> Path:
+    """runs/ with one small run of each network, as ``make train`` leaves it."""
+    for network, kwargs in (("fcn", {"hidden": 32}), ("cnn", {}), ("lstm", {"hidden": 16})):
+        save_checkpoint(tmp_path / "runs" / network / "version_0" / "checkpoints" / "best.ckpt", network, **kwargs)
+    return tmp_path / "runs"
+
+
+@pytest.fixture
+def seven(tmp_path) -> Path:
+    """A 7 drawn in black on the white canvas, as the page's Sketchpad saves it."""
+    image = Image.new("RGB", (280, 280), "white")
+    ImageDraw.Draw(image).line([(80, 50), (200, 50), (120, 240)], fill="black", width=24, joint="curve")
+    image.save(tmp_path / "seven.png")
+    return tmp_path / "seven.png"
+
+
+def test_the_newest_best_checkpoint_of_each_network_is_found(runs):
+    newer = save_checkpoint(runs / "cnn" / "version_1" / "checkpoints" / "best.ckpt", "cnn")
+    os.utime(newer, (time.time() + 10, time.time() + 10))
+    (runs / "lstm" / "version_7" / "checkpoints").mkdir(parents=True)
+    (runs / "lstm" / "version_7" / "checkpoints" / "last.ckpt").write_bytes(b"")  # interrupted: no best.ckpt
+    found = newest_checkpoints(runs)
+    assert list(found) == ["fcn", "cnn", "lstm"]  # side by side in the slides' order
+    assert found["cnn"] == newer and found["lstm"].parts[-3] == "version_0"
+
+
+def test_given_checkpoints_are_shown_instead_and_named_by_their_runs(runs):
+    paths = [runs / "cnn/version_0/checkpoints/best.ckpt", runs / "fcn/version_0/checkpoints/best.ckpt"]
+    assert list(find_networks(runs / "elsewhere", paths)) == ["cnn", "fcn"]
+    again = find_networks(runs, [*paths, save_checkpoint(runs / "cnn/version_4/checkpoints/best.ckpt", "cnn")])
+    assert list(again) == ["cnn", "fcn", "cnn (version_4)"]
+
+
+def test_a_drawing_gets_every_networks_probabilities_exactly_as_dlref_predict_computes_them(runs, seven):
+    networks = find_networks(runs)
+    answer = answer_for(networks, seven, chosen="cnn")
+    X = digit(seven)  # the preprocessing of `dlref predict` and of the slide's two lines
+    for name, network in networks.items():
+        expected = network.model.predict(X).softmax(1)[0]
+        shown = torch.tensor([answer.probabilities[name][str(c)] for c in range(10)])
+        torch.testing.assert_close(shown, expected)
+        assert abs(float(shown.sum()) - 1) < 1e-5
+    assert answer.seen.shape == (28, 28, 3) and answer.seen.dtype.name == "uint8"
+    # Figure 1.6: the input, then every layer but the class scores (shown as the probabilities)
+    captions = [caption for _, caption in answer.layers]
+    assert len(captions) == len(layer_outputs(networks["cnn"].model, X)) - 1
+    assert captions[0] == "input: 28×28 pixels" and "ConvLayer, relu" not in captions[0]
+    assert any("maps of 14×14" in c for c in captions)
+    assert all(p.ndim == 3 and p.shape[2] == 3 for p, _ in answer.layers)
+    lstm = [caption for _, caption in answer_for(networks, seven, chosen="lstm").layers]
+    assert lstm[1].startswith("layer 1: LSTMLayer") and lstm[1].endswith("28 steps × 16 units")
+    assert answer_for(networks, seven).layers == []  # no network chosen: no layers
+
+
+def test_a_blank_canvas_shows_nothing(runs, tmp_path):
+    Image.new("RGB", (280, 280), "white").save(tmp_path / "blank.png")
+    answer = answer_for(find_networks(runs), tmp_path / "blank.png", chosen="cnn")
+    assert answer.seen is None and answer.probabilities == {} and answer.layers == []
+
+
+def test_without_a_checkpoint_one_sentence_says_how_to_make_one(tmp_path, capsys):
+    with pytest.raises(NoNetworkError):
+        find_networks(tmp_path)
+    assert main(["demo", "--runs", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("dlref demo: error: expected a trained network in ") and "make train" in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_a_missing_or_broken_checkpoint_is_one_sentence(runs, tmp_path, capsys):
+    (tmp_path / "broken.ckpt").write_bytes(b"not a checkpoint")
+    for path, says in ((tmp_path / "missing.ckpt", "expected a checkpoint file"),
+                       (tmp_path / "broken.ckpt", "expected a torch checkpoint")):
+        assert main(["demo", "--ckpt", str(path)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("dlref demo: error: dlref.load") and says in err and err.count("\n") == 1
+
+
+def test_without_the_demo_extra_one_sentence_says_how_to_install_it(runs, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "gradio", None)  # as if not installed: importing it raises ImportError
+    assert main(["demo", "--runs", str(runs)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("dlref demo: error: expected the demo extra (gradio), found it missing")
+    assert "make demo" in err and err.count("\n") == 1
+
+
+def test_the_dlref_command_exits_non_zero_without_a_checkpoint(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "dlref.lightning.cli", "demo", "--runs", str(tmp_path / "runs")],
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert done.returncode == 2 and done.stdout == ""
+    assert "make train" in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+def needs_gradio():
+    """The demo extra (``make setup-demo``): skipped without it, except in CI, which installs it."""
+    return __import__("gradio") if os.environ.get("CI") else pytest.importorskip("gradio", reason="make setup-demo")
+
+
+def test_the_canvas_png_is_answered_as_the_same_picture_read_from_a_file(runs, seven):
+    needs_gradio()
+    from dlref.demo.page import answer_for_png
+
+    networks = find_networks(runs)
+    url = "data:image/png;base64," + base64.b64encode(seven.read_bytes()).decode()
+    assert answer_for_png(networks, url, "fcn").probabilities == answer_for(networks, seven, "fcn").probabilities
+    for bad in (None, "", "data:image/png;base64,not base64!", "data:text/plain;base64,aGk="):
+        assert answer_for_png(networks, bad, "fcn") == Answer()  # nothing drawn, or not a picture: nothing shown
+
+
+def test_a_port_in_use_is_one_sentence(runs, capsys):
+    needs_gradio()
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        assert main(["demo", "--runs", str(runs), "--port", str(port)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"dlref demo: error: expected to listen on 127.0.0.1:{port}, found it could not")
+    assert err.count("\n") == 1 and "--port" in err
+
+
+def test_the_page_has_its_parts_and_talks_to_no_other_host(runs):
+    gradio = needs_gradio()
+    from dlref.demo.page import build
+
+    page = build(find_networks(runs))
+    assert isinstance(page, gradio.Blocks) and page.analytics_enabled is False
+    ids = {getattr(block, "elem_id", None) for block in page.blocks.values()}
+    assert {"canvas", "seen", "clear", "network", "layers", "probabilities-fcn", "probabilities-cnn",
+            "probabilities-lstm"} <= ids
+    network = next(b for b in page.blocks.values() if getattr(b, "elem_id", None) == "network")
+    assert network.value == "cnn"
