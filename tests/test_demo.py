@@ -15,10 +15,10 @@ import torch
 from PIL import Image, ImageDraw
 
 import dlref
+from dlref.cli import main
 from dlref.data import digit
 from dlref.demo.models import Answer, NoNetworkError, answer_for, find_networks, newest_checkpoints
 from dlref.figures.digits import layer_outputs
-from dlref.lightning.cli import main
 
 
 def save_checkpoint(path: Path, network: str, **kwargs) -> Path:
@@ -119,7 +119,7 @@ def test_without_the_demo_extra_one_sentence_says_how_to_install_it(runs, monkey
 
 
 def test_the_dlref_command_exits_non_zero_without_a_checkpoint(tmp_path):
-    done = subprocess.run([sys.executable, "-m", "dlref.lightning.cli", "demo", "--runs", str(tmp_path / "runs")],
+    done = subprocess.run([sys.executable, "-m", "dlref.cli", "demo", "--runs", str(tmp_path / "runs")],
                           capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert done.returncode == 2 and done.stdout == ""
     assert "make train" in done.stderr and len(done.stderr.strip().splitlines()) == 1

@@ -29,7 +29,7 @@ from urllib.request import urlopen
 import pytest
 import torch
 
-from dlref.lightning.cli import main
+from dlref.cli import main
 
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"  # Debian's chromium and chromium-driver
 # As root on these machines: no sandbox, no GPU, and none of Chromium's own calls home (refused here, and slow).
@@ -150,7 +150,7 @@ def page(runs):
     env = {**os.environ, "HTTP_PROXY": proxy.url, "HTTPS_PROXY": proxy.url, "ALL_PROXY": proxy.url,
            "http_proxy": proxy.url, "https_proxy": proxy.url, "all_proxy": proxy.url,
            "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost", "PYTHONUNBUFFERED": "1"}
-    process = subprocess.Popen([sys.executable, "-m", "dlref.lightning.cli", "demo", "--runs", str(runs),
+    process = subprocess.Popen([sys.executable, "-m", "dlref.cli", "demo", "--runs", str(runs),
                                 "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                env=env)
     lines = []

@@ -12,8 +12,8 @@ import sys
 
 import torch
 
+from dlref.cli.recipe import RUNS_DIR
 from dlref.demo.models import find_networks
-from dlref.lightning.recipe import RUNS_DIR
 
 
 def parser() -> argparse.ArgumentParser:

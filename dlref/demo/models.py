@@ -17,8 +17,7 @@ from matplotlib import colormaps
 
 import dlref
 from dlref.data.images import ImageError, digit
-from dlref.figures.digits import INK, MAPS
-from dlref.figures.digits import as_picture, layer_outputs  # Figure 1.6's panels, drawn the same way
+from dlref.figures.digits import INK, MAPS, as_picture, layer_outputs  # Figure 1.6's panels, drawn the same way
 from dlref.trained import NETWORKS
 
 
