@@ -4,8 +4,8 @@ A learning rate too high for the slides' rule ``W ← W − η ∂L/∂W`` makes
 loss is ``inf`` or ``nan``; from then on every update is garbage. Checking ``if not
 torch.isfinite(loss)`` at every step would catch it, but reading a value back makes the host wait
 for the device at every step, which stalls a GPU. ``DivergenceGuard`` keeps the evidence on the
-device instead: each step records, with two small tensor operations, the first step whose loss was
-not finite. The host reads it only at a ``check``: every ``every`` steps, and wherever weights are
+device instead: each step copies its loss into a small buffer there, one operation. The host reads
+the buffer only at a ``check``: every ``every`` steps, and wherever weights are
 about to be used for anything but training (before validation, before a checkpoint is written, at
 the end of training). A failed check also looks at the weights themselves (an update can make them
 non-finite while the loss that produced it was still finite), puts back the weights of the last
@@ -40,17 +40,16 @@ class DivergenceGuard:
         if not isinstance(every, int) or every < 1:
             raise ValueError(f"DivergenceGuard expected every >= 1 steps between checks, found {every!r}.")
         self.parameters, self.every = list(parameters), every
-        self._first_bad = None  # 0-dim int64 on the loss's device: the first step with a non-finite loss, or -1
+        self._losses = None  # (every,) on the loss's device: the losses of the steps since the last check
         self._good = [p.detach().clone() for p in self.parameters]  # the weights at the last passed check
         self.checked_step = 0  # the step of the last passed check
 
     @torch.no_grad()
     def watch(self, loss: torch.Tensor, step: int) -> None:
-        """Record ``step`` (counted from 0) if ``loss`` is not finite and no earlier step's was (no host read)."""
-        if self._first_bad is None:
-            self._first_bad = torch.full((), -1, dtype=torch.int64, device=loss.device)
-        bad = ~torch.isfinite(loss.detach()) & (self._first_bad < 0)
-        self._first_bad = torch.where(bad, step, self._first_bad)
+        """Keep the loss of ``step`` (counted from 0) on its device: one copy, no host read."""
+        if self._losses is None:
+            self._losses = torch.zeros(self.every, device=loss.device)
+        self._losses[step % self.every] = loss.detach()
 
     def due(self, step: int) -> bool:
         """Whether a regular check is due after ``step`` steps."""
@@ -59,17 +58,20 @@ class DivergenceGuard:
     @torch.no_grad()
     def check(self, step: int, lr: float | None = None, where: str = "") -> None:
         """Raise ``DivergenceError`` (after restoring the last good weights) if training diverged; ``step``:
-        steps taken so far."""
-        first = -1 if self._first_bad is None else int(self._first_bad)  # the one host read
-        finite = all(bool(torch.isfinite(p).all()) for p in self.parameters) if first < 0 else False
-        if finite:
+        steps taken so far, at most ``every`` after the last check."""
+        finite = torch.stack([torch.isfinite(p).all() for p in self.parameters])
+        losses = torch.isfinite(self._losses) if self._losses is not None else finite[:0]
+        verdict = torch.cat([losses, finite]).tolist()  # the one host read
+        since = range(self.checked_step, step)
+        first = next((k for k in since if not verdict[k % self.every]), None) if losses.numel() else None
+        if first is None and all(verdict[len(losses):]):
             for good, p in zip(self._good, self.parameters):
                 good.copy_(p)
             self.checked_step = step
             return
         for good, p in zip(self._good, self.parameters):
             p.copy_(good)
-        what = (f"expected a finite loss, found a non-finite one at step {first + 1}" if first >= 0 else
+        what = (f"expected a finite loss, found a non-finite one at step {first + 1}" if first is not None else
                 f"expected finite weights, found non-finite ones after step {step} (made by one of steps "
                 f"{self.checked_step + 1} to {step})")
         kept = f"those after step {self.checked_step}" if self.checked_step else "the initial ones"

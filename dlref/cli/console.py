@@ -20,8 +20,8 @@ def describe(model) -> str:
 
 
 class Summary(pl.Callback):
-    """What a run prints besides the progress bar: the network before fit, one line per epoch when the bar is
-    off, and at the end of fit the epochs this process ran and their seconds."""
+    """What a run prints besides the progress bar: the network before fit, one line per epoch (above the bar,
+    when there is one), and at the end of fit the epochs this process ran and their seconds."""
 
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self._start = time.perf_counter()
@@ -36,12 +36,14 @@ class Summary(pl.Callback):
         # Not on_validation_epoch_end: callbacks run before the module's own hook, where the epoch's metrics
         # are logged, so they would still read the previous epoch's. Here they are this epoch's.
         metrics = trainer.callback_metrics
-        if trainer.sanity_checking or trainer.progress_bar_callback or not trainer.is_global_zero:
+        if trainer.sanity_checking or not trainer.is_global_zero or trainer.state.fn != "fit":
             return
         if "val/acc" in metrics and hasattr(self, "_start"):
-            print(f"dlref: epoch {trainer.current_epoch + 1}/{trainer.max_epochs} val accuracy "
-                  f"{metrics['val/acc'].item():.2%}, val loss {metrics['val/loss'].item():.4f} "
-                  f"({time.perf_counter() - self._start:.1f} s)", flush=True)
+            line = (f"dlref: epoch {trainer.current_epoch + 1}/{trainer.max_epochs} val accuracy "
+                    f"{metrics['val/acc'].item():.2%}, val loss {metrics['val/loss'].item():.4f} "
+                    f"({time.perf_counter() - self._start:.1f} s)")
+            bar = trainer.progress_bar_callback
+            bar.print(line) if bar is not None else print(line, flush=True)  # above the bar, not through it
 
     def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if trainer.is_global_zero and hasattr(self, "_first_epoch"):
@@ -52,7 +54,13 @@ class Summary(pl.Callback):
 
 
 class EpochBar(TQDMProgressBar):
-    """Lightning's progress bar, counting epochs from 1 as every dlref line and figure does."""
+    """Lightning's progress bar, counting epochs from 1 as every dlref line and figure does, without a bar for
+    the two validation batches Lightning checks before training."""
+
+    def init_sanity_tqdm(self):
+        bar = super().init_sanity_tqdm()
+        bar.disable = True
+        return bar
 
     def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         super().on_train_epoch_start(trainer, pl_module)
