@@ -40,15 +40,34 @@ class Update:
         if isinstance(loss, torch.Tensor) and loss.dim() == 0 and loss.requires_grad:
             weights = self._hold(W)
             self.zero_grad()  # every gradient this optimizer holds: only this loss's count
-            loss.backward(inputs=weights)  # ∂L/∂W for each given W
+            try:
+                loss.backward(inputs=weights)  # ∂L/∂W for each given W
+            except RuntimeError as error:
+                if "second time" not in str(error):
+                    raise
+                raise RuntimeError("SGD.update expected a new loss, found one an earlier update already "
+                                   "back-propagated; compute it again for each update (Y = model.predict(X); "
+                                   "loss = LossFunction(Y, target)).") from None
+            if all(w.grad is None for w in weights):  # checked on the host side of autograd: no value read
+                raise ValueError("SGD.update expected a loss computed from the weights it is given, found one that "
+                                 "depends on none of them; compute the loss from this model's predict(X) (a model "
+                                 "built again, e.g. by re-running a cell, has new weights).")
             self.step()  # W ← W − η ∂L/∂W
             return None
         return self._rule(W, gradients_or_loss)
 
     def _rule(self, W, gradients):
         if isinstance(W, torch.Tensor) and isinstance(gradients, torch.Tensor) and gradients.shape == W.shape:
-            held = [g for g in self.param_groups if any(p is W for p in g["params"])]
-            return W - (held or self.param_groups)[0]["lr"] * gradients  # W − η·gradients, a new tensor
+            group = ([g for g in self.param_groups if any(p is W for p in g["params"])] or self.param_groups)[0]
+            extra = {k: group[k] for k in ("momentum", "weight_decay", "nesterov", "maximize") if group[k]}
+            if extra:
+                raise ValueError(
+                    f"SGD.update(W, gradients) is the slide's rule W − η·gradients alone, found an optimizer with "
+                    f"{', '.join(f'{k}={v}' for k, v in extra.items())} that it would ignore; call "
+                    "optimizer.update(model.W, loss) to use them, or build SGD(lr) for the rule alone."
+                )
+            with torch.no_grad():  # a new leaf, like W: `W = optimizer.update(W, W.grad)` can go round a loop
+                return (W - group["lr"] * gradients).requires_grad_(W.requires_grad)
         pairs = isinstance(W, (list, tuple)) and isinstance(gradients, (list, tuple)) and len(W) == len(gradients)
         if pairs and all(isinstance(w, torch.Tensor) for w in W):  # update(model.W, torch.autograd.grad(…))
             return [self._rule(w, g) for w, g in zip(W, gradients)]

@@ -21,12 +21,17 @@ import torch
 class DivergenceError(RuntimeError):
     """The training loss or the weights stopped being finite; ``lr`` is the learning rate in use."""
 
-    def __init__(self, what: str, lr: float | None = None):
-        self.what, self.lr = what, lr
+    def __init__(self, what: str, lr: float | None = None, initial: bool = False):
+        self.what, self.lr, self.initial = what, lr, initial
         super().__init__(self.sentence("lr="))
 
     def sentence(self, option: str) -> str:
         """The message with the remedy spelled as an entry point's ``option`` (``--model.lr=``, ``--lr ``, ``lr=``)."""
+        if self.initial:  # the loss of the untouched initial weights: no learning rate has acted yet
+            return (f"{self.what}; the loss of the initial weights was not finite, so the learning rate is not the "
+                    "cause: check the model's last "
+                    "layer against the loss (e.g. log 0 from a relu output in cross_entropy_error: end the model with "
+                    "activate=dlref.softmax, or use dlref.cross_entropy on logits) and the data for NaN.")
         if self.lr is None or not math.isfinite(self.lr) or self.lr <= 0:
             return f"{self.what}; a setting is likely too high: lower the learning rate ({option.rstrip('= ')})."
         return (f"{self.what}; the learning rate {self.lr:g} is likely too high: lower it "
@@ -76,4 +81,4 @@ class DivergenceGuard:
                 f"{self.checked_step + 1} to {step})")
         kept = f"those after step {self.checked_step}" if self.checked_step else "the initial ones"
         raise DivergenceError(f"training diverged{where}: {what}; the weights were put back to {kept} and "
-                              "nothing later was saved", lr=lr)
+                              "nothing later was saved", lr=lr, initial=first == 0)

@@ -27,7 +27,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .activations import identity, softmax
-from .model import output_activation
+from .model import last_module, output_activation
 
 
 def _as_batch(y: torch.Tensor, t: torch.Tensor, name: str, check: bool = True):
@@ -74,6 +74,12 @@ def _as_batch(y: torch.Tensor, t: torch.Tensor, name: str, check: bool = True):
 def cross_entropy_error(y: torch.Tensor, t: torch.Tensor, check: bool = True) -> torch.Tensor:
     """The slide's ``E = -Σ_k t_k log y_k`` on probabilities ``y``, mean over the batch."""
     y, t = _as_batch(y, t, "cross_entropy_error", check)
+    if check and y.numel() and not bool(((y >= 0) & (y <= 1)).all()):  # two numbers read back, as for the labels
+        raise ValueError(
+            f"cross_entropy_error expected probabilities in [0, 1] (a softmax's output), found values from "
+            f"{float(y.min()):.4g} to {float(y.max()):.4g}; pass dlref.softmax(Y), or use dlref.cross_entropy on "
+            "scores (logits)."
+        )
     if not torch.is_floating_point(t):  # t_k = 1 for the labelled class only
         return -torch.log(y.gather(1, t)).mean()
     return -torch.xlogy(t, y).sum(dim=1).mean()  # t·log y, with 0·log 0 = 0
@@ -85,18 +91,28 @@ def log_softmax(x: torch.Tensor) -> torch.Tensor:
     return x - m - torch.log(torch.exp(x - m).sum(dim=-1, keepdim=True))
 
 
+def _probabilities(x: torch.Tensor) -> bool:
+    """Whether every row of ``x`` (batch, classes ≥ 2) is in [0, 1] and sums to 1: one value read back."""
+    if x.shape[1] < 2 or not x.numel():
+        return False
+    rows = x.detach().sum(dim=1)
+    return bool(((x >= 0) & (x <= 1)).all() & ((rows - 1).abs() <= 1e-4).all())
+
+
 def cross_entropy(x: torch.Tensor, t: torch.Tensor, check: bool = True) -> torch.Tensor:
     """Cross-entropy on logits ``x``: ``-Σ_k t_k log softmax(x)_k``, mean over the batch.
 
     The stable form to train with. Twin: ``F.cross_entropy(x, t)``. ``check=False`` skips reading the
     class indices back to range-check them (for loops that checked their labels once).
     """
-    if x.grad_fn is not None and x.grad_fn.name() == "SoftmaxBackward0":  # graph metadata: no value is read
+    logits = x
+    x, t = _as_batch(x, t, "cross_entropy", check)
+    # The output of a softmax: told from the graph (no value read), or, with check, from rows of probabilities.
+    if logits.grad_fn is not None and logits.grad_fn.name() == "SoftmaxBackward0" or check and _probabilities(x):
         raise ValueError(
             "cross_entropy expected logits (it applies the softmax itself), found the output of a softmax; "
             "end the model with activate=dlref.identity, or use dlref.cross_entropy_error on probabilities."
         )
-    x, t = _as_batch(x, t, "cross_entropy", check)
     if not torch.is_floating_point(t):
         return -log_softmax(x).gather(1, t).mean()
     return -(t * log_softmax(x)).sum(dim=1).mean()
@@ -122,11 +138,14 @@ def check_output(model, loss_fn, caller: str) -> None:
             "itself), found a last layer with activate=softmax; build it with activate=dlref.identity, or pass "
             "dlref.cross_entropy_error, the slide's formula on probabilities."
         )
-    if loss_fn is cross_entropy_error and last is identity:
+    final = last_module(model)
+    activate = getattr(final, "activate", final if isinstance(final, nn.Module) else None)
+    if loss_fn is cross_entropy_error and last is not softmax and (last is identity or callable(activate)):
+        name = "logits" if last is identity else getattr(activate, "__name__", type(activate).__name__)
         raise ValueError(
-            f"{caller} expected a model that returns probabilities for dlref.cross_entropy_error (the log of a "
-            "negative logit is not defined), found a last layer that returns logits; pass dlref.cross_entropy, or "
-            "end the model with activate=dlref.softmax."
+            f"{caller} expected a model that returns probabilities for dlref.cross_entropy_error (it takes log y), "
+            f"found a last layer that returns {name}; pass dlref.cross_entropy, or end the model with "
+            "activate=dlref.softmax."
         )
 
 

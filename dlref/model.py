@@ -76,11 +76,17 @@ def as_model(model: nn.Module) -> Model:
     return Model(model)
 
 
+def last_module(model: nn.Module) -> nn.Module:
+    """The module that computes the model's output: the last layer of a ``Model`` or ``nn.Sequential``."""
+    while isinstance(model, (Model, nn.Sequential)) and len(model) > 0:
+        model = model[-1]
+    return model
+
+
 def output_activation(model: nn.Module):
     """What the model's output passes through last: ``softmax`` (probabilities), ``identity`` (logits),
     or ``None`` when its structure does not say. Read once from the layers, never from the values."""
-    while isinstance(model, (Model, nn.Sequential)) and len(model) > 0:
-        model = model[-1]
+    model = last_module(model)
     if isinstance(model, (nn.Softmax,)):
         return softmax
     if isinstance(model, nn.Linear):

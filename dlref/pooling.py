@@ -73,6 +73,12 @@ class Rows(nn.Module):
                 f"{self.width}, found {tuple(X.shape)}; pass images (batch, 1, height, {self.width}) or "
                 f"flat rows (batch, height·{self.width})."
             )
+        if X.dim() == 2 and per_example == self.width:  # (28, 28): one image, not 28 images of one row
+            raise ValueError(
+                f"Rows expected a batch of images (batch, 1, height, {self.width}) or flat rows (batch, "
+                f"height·{self.width}), found {tuple(X.shape)}, which would read as {X.shape[0]} images of one row; "
+                "for one image add the batch axis with X.unsqueeze(0)."
+            )
         return X.reshape(X.shape[0], per_example // self.width, self.width)
 
     def extra_repr(self) -> str:

@@ -127,9 +127,12 @@ def test_update_refuses_what_holds_no_weights():
 
 def test_sgd_with_a_learning_rate_alone_takes_the_weights_update_is_given():
     # The slide's optimizer = new SGD(0.001): the weights come later, with update.
-    optimizer = dlref.SGD(0.001, momentum=0.9)
     W, gradients = torch.tensor([1.0, 2.0]), torch.tensor([0.5, -1.0])
-    assert torch.equal(optimizer.update(W, gradients), W - 0.001 * gradients)
+    assert torch.equal(dlref.SGD(0.001).update(W, gradients), W - 0.001 * gradients)
+    optimizer = dlref.SGD(0.001, momentum=0.9)
+    # The rule alone would drop the momentum the learner asked for: refused rather than ignored.
+    with pytest.raises(ValueError, match=r"rule W − η·gradients alone, found an optimizer with momentum=0.9"):
+        optimizer.update(W, gradients)
     ours, theirs = _model(), _model()
     torch_opt = torch.optim.SGD(theirs.parameters(), lr=0.001, momentum=0.9, foreach=False)
     for step in range(4):
@@ -142,3 +145,30 @@ def test_sgd_with_a_learning_rate_alone_takes_the_weights_update_is_given():
     assert dlref.SGD(lr=0.01).takes_weights and not dlref.SGD(ours.parameters()).takes_weights
     with pytest.raises(TypeError, match=r"expected one learning rate, found SGD\(0.001, lr=0.1\); pass SGD\(0.001\)"):
         dlref.SGD(0.001, lr=0.1)
+
+
+def test_the_rule_returns_a_new_leaf_so_the_slides_assignment_can_loop():
+    # W = optimizer.update(W, W.grad), round a loop, as a learner types it.
+    W, opt = torch.tensor([1.0, -2.0], requires_grad=True), dlref.SGD(0.1)
+    for _ in range(3):
+        W.grad = None
+        (W ** 2).sum().backward()
+        expected = W.detach() - 0.1 * W.grad
+        W = opt.update(W, W.grad)
+        assert W.is_leaf and W.requires_grad and torch.equal(W.detach(), expected)
+    assert torch.allclose(W.detach(), torch.tensor([1.0, -2.0]) * 0.8 ** 3)
+
+
+def test_update_refuses_a_loss_that_reaches_none_of_the_weights_and_a_loss_used_twice():
+    model, stale = dlref.Model(dlref.Layer(3, 2, dlref.identity)), dlref.Model(dlref.Layer(3, 2, dlref.identity))
+    opt, X = dlref.SGD(model.parameters(), lr=0.1), torch.randn(4, 3)
+    before = [w.detach().clone() for w in model.W]
+    with pytest.raises(ValueError, match=r"^SGD.update expected a loss computed from the weights it is given, found "
+                                         r"one that depends on none of them; compute the loss from this model's"):
+        opt.update(model.W, stale.predict(X).square().mean())  # the loss of a model built earlier
+    assert all(torch.equal(a, b) for a, b in zip(before, model.W))  # nothing moved
+    loss = model.predict(X).square().mean()
+    opt.update(model.W, loss)
+    with pytest.raises(RuntimeError, match=r"^SGD.update expected a new loss, found one an earlier update already "
+                                           r"back-propagated; compute it again for each update"):
+        opt.update(model.W, loss)

@@ -100,6 +100,20 @@ def test_cross_entropy_refuses_the_output_of_a_softmax():
         with pytest.raises(ValueError, match=words):
             dlref.cross_entropy(probabilities, t)
     assert torch.isfinite(dlref.cross_entropy(torch.log(dlref.softmax(x)), t))  # log-probabilities are logits
+    # Without a graph (under no_grad, detached, typed in by hand) the values tell: rows of probabilities.
+    with torch.no_grad():
+        for probabilities in (dlref.softmax(x), torch.tensor([0.1, 0.8, 0.1])):
+            with pytest.raises(ValueError, match=words):
+                dlref.cross_entropy(probabilities, t if probabilities.dim() == 2 else torch.tensor(1))
+    dlref.cross_entropy(dlref.softmax(x).detach(), t, check=False)  # a training loop's later batches: no read
+
+
+def test_cross_entropy_error_refuses_values_that_are_not_probabilities():
+    # The slide's formula on logits gives a negative "loss" (or nan): refused, naming the range found.
+    with pytest.raises(ValueError, match=r"^cross_entropy_error expected probabilities in \[0, 1\] \(a softmax's "
+                                         r"output\), found values from -1 to 2; pass dlref.softmax\(Y\)"):
+        dlref.cross_entropy_error(torch.tensor([2.0, -1.0, 0.5]), torch.tensor(0))
+    assert dlref.cross_entropy_error(torch.tensor([0.2, 0.8]), torch.tensor(1)) > 0
 
 
 LOGITS_WORDS = (r"^train expected a model that returns logits for dlref.cross_entropy \(it applies the softmax "
@@ -113,6 +127,8 @@ PROBABILITIES_WORDS = (r"^train expected a model that returns probabilities for 
 @pytest.mark.parametrize("last, loss_fn, words", [
     (dlref.softmax, dlref.cross_entropy, LOGITS_WORDS),
     (dlref.identity, dlref.cross_entropy_error, PROBABILITIES_WORDS),
+    (dlref.relu, dlref.cross_entropy_error, PROBABILITIES_WORDS.replace("logits", "relu")),  # Layer's default
+    (dlref.sigmoid, dlref.cross_entropy_error, PROBABILITIES_WORDS.replace("logits", "sigmoid")),
 ])
 def test_check_output_refuses_a_loss_that_does_not_match_the_last_layer(last, loss_fn, words):
     model = dlref.Model(dlref.Layer(5, 4), dlref.Layer(4, 3, last))
@@ -121,7 +137,7 @@ def test_check_output_refuses_a_loss_that_does_not_match_the_last_layer(last, lo
     other = dlref.cross_entropy_error if loss_fn is dlref.cross_entropy else dlref.cross_entropy
     check_output(model, other, "train")  # the matching loss passes
     check_output(model, dlref.mean_squared_error, "train")  # the slide's MSE fits either output
-    assert loss_for(model) is other
+    assert loss_for(model) is other or last not in (dlref.softmax, dlref.identity)
 
 
 @pytest.mark.parametrize("loss_fn, name", [(F.cross_entropy, "torch's F.cross_entropy"),

@@ -46,6 +46,10 @@ def test_fcn_and_lstm_also_take_flat_rows_and_cnn_says_how_to_reshape():
         assert_close(model(images.flatten(1)), model(images))
     with pytest.raises(ValueError, match=r"X.view\(-1, 1, height, width\)"):
         networks.cnn()(images.flatten(1))
+    # One image without its batch axis would read as 28 one-row images (28 predictions): refused.
+    with pytest.raises(ValueError, match=r"found \(28, 28\), which would read as 28 images of one row; for one image "
+                                         r"add the batch axis with X.unsqueeze\(0\)"):
+        networks.lstm().predict(images[0, 0])
 
 
 def test_dropout_is_on_in_training_and_off_in_evaluation():

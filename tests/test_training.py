@@ -170,3 +170,13 @@ def test_train_stops_a_diverging_run_and_puts_the_last_good_weights_back():
                     on_epoch_end=lambda epoch, loss: seen.append(epoch))
     assert seen == []  # never handed non-finite weights to evaluate
     assert all(torch.equal(a, b) for a, b in zip(before, model.parameters()))  # the weights after step 0: the start
+
+
+def test_a_loss_not_finite_before_any_update_is_not_blamed_on_the_learning_rate():
+    # NaN in the data: the initial weights' loss is already not finite, so "lower the rate" would mislead.
+    X, t = torch.randn(8, 5), torch.randint(0, 3, (8,))
+    X[0, 0] = float("nan")
+    model = dlref.Model(dlref.Layer(5, 4), dlref.Layer(4, 3, dlref.identity))
+    with pytest.raises(dlref.DivergenceError, match=r"at step 1; .*the loss of the initial weights was not finite, so "
+                                                    r"the learning rate is not the cause: check the model.s last"):
+        dlref.train(model, [(X, t)], dlref.cross_entropy, dlref.SGD(model.parameters(), lr=1e-6))
