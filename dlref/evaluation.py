@@ -23,7 +23,7 @@ from torch import nn
 
 from .loss import check_output, loss_for
 from .model import as_model
-from .training import device_of
+from .training import batches, device_of
 
 
 @torch.no_grad()
@@ -36,9 +36,14 @@ def evaluate(model: nn.Module, data: Iterable, loss_fn: Callable | None = None) 
     model.eval()  # dropout off
     loss_sum, correct = torch.zeros((), dtype=torch.float64, device=device), torch.zeros((), device=device)
     count = 0
-    for X, target in data:
+    for X, target in batches(data, "evaluate"):
         X, target = X.to(device, non_blocking=True), target.to(device, non_blocking=True)
         Y = model.predict(X)
+        if Y.dim() != 2 or Y.shape[1] < 2:  # the argmax of one column is always 0: a silent 100%
+            raise ValueError(
+                f"evaluate expected one score per class, (batch, classes >= 2), to count the accuracy, found "
+                f"outputs of shape {tuple(Y.shape)}; give the model one output per class (2 for a yes/no question)."
+            )
         loss_sum += loss_fn(Y, target) * len(X)
         labels = target if not torch.is_floating_point(target) else target.argmax(dim=1)
         correct += (Y.argmax(dim=1) == labels).sum()
@@ -77,6 +82,9 @@ def _stratified(order: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
 def split(rawData, fraction: float = 0.8, seed: int = 0, stratify: bool = True):
     """``(train, validation)``: ``fraction`` of the examples for training, the rest for validation."""
     pair = isinstance(rawData, tuple) and len(rawData) > 0 and all(isinstance(x, torch.Tensor) for x in rawData)
+    # The slide's brackets, [X, t]: two tensors of one row per example each, not a list of two examples.
+    two = isinstance(rawData, list) and len(rawData) == 2 and all(isinstance(x, torch.Tensor) for x in rawData)
+    pair = pair or (two and rawData[0].dim() > rawData[1].dim() >= 1 and len(rawData[0]) == len(rawData[1]) > 2)
     if not (isinstance(rawData, list) or pair or (isinstance(rawData, torch.Tensor) and rawData.dim() > 0)):
         raise TypeError(f"split expected a tensor, an (X, t) tuple of tensors or a list of examples, found "
                         f"{type(rawData).__name__}; pass e.g. split((X, t), 0.8).")
@@ -90,12 +98,12 @@ def split(rawData, fraction: float = 0.8, seed: int = 0, stratify: bool = True):
         raise ValueError(f"split expected the training share as a fraction that leaves examples in both parts, "
                          f"e.g. 0.8 for 80% training, found {fraction!r} of {n} examples; pass 0 < fraction < 1.")
     order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))  # a shuffle of 0 … n − 1
-    labels = _labels(rawData) if stratify else None
+    labels = _labels(tuple(rawData) if pair else rawData) if stratify else None
     if labels is not None:
         order = _stratified(order, labels)
     parts = order[:n_train].sort().values, order[n_train:].sort().values  # each in the original order
+    if pair:
+        return tuple(type(rawData)(x[idx.to(x.device)] for x in rawData) for idx in parts)
     if isinstance(rawData, list):
         return tuple([rawData[i] for i in idx.tolist()] for idx in parts)
-    if pair:
-        return tuple(tuple(x[idx.to(x.device)] for x in rawData) for idx in parts)
     return tuple(rawData[idx.to(rawData.device)] for idx in parts)

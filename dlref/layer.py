@@ -42,6 +42,9 @@ class Layer(nn.Module):
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         check_features("Layer", X, self.in_features)
+        if X.dtype != self.W.dtype and not torch.is_autocast_enabled(X.device.type):  # autocast mixes them
+            raise TypeError(f"Layer expected input of its weights' dtype {self.W.dtype}, found {X.dtype} "
+                            f"(torch.from_numpy keeps numpy's float64); convert it with X.to({self.W.dtype}).")
         return self.activate(X @ self.W.T + self.B)  # (batch, out) or (out,)
 
     @classmethod

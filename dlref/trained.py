@@ -10,6 +10,7 @@ weights into it. Only torch is needed, not Lightning.
 """
 
 import pickle
+from os import PathLike
 from pathlib import Path
 
 import torch
@@ -34,7 +35,7 @@ def _read(path: Path, device) -> dict:
                              "source you trust.") from None
         raise ValueError(f"dlref.load could not read {path}: expected a torch checkpoint, found a file that is not one "
                          "(damaged or of another kind); pass another file.") from None
-    except (RuntimeError, EOFError, OSError, ValueError) as error:
+    except Exception as error:  # torch's readers fail in many ways on a file that is not a checkpoint (KeyError …)
         found = str(error).splitlines()[0][:200] if str(error) else type(error).__name__
         raise ValueError(f"dlref.load could not read {path}: expected a complete torch checkpoint, found {found} "
                          "(empty, truncated or not a checkpoint); pass another file.") from None
@@ -47,11 +48,15 @@ def load(path, device: str | torch.device = "cpu") -> Model:
     image file) and returns **logits** ``(N, 10)``; ``.softmax(1)`` turns them into probabilities and
     ``.argmax(1)`` into digits.
     """
+    if not isinstance(path, (str, PathLike)):
+        raise TypeError(f"dlref.load expected the path of a checkpoint file, found {type(path).__name__}; pass e.g. "
+                        "runs/fcn/version_0/checkpoints/best.ckpt.")
     path = Path(path)
     checkpoint = _read(path, device)
     hparams = checkpoint.get("hyper_parameters") if isinstance(checkpoint, dict) else None
     weights = checkpoint.get("state_dict") if isinstance(checkpoint, dict) else None
-    if not isinstance(hparams, dict) or not isinstance(weights, dict) or hparams.get("network") not in NETWORKS:
+    if (not isinstance(hparams, dict) or not isinstance(weights, dict) or hparams.get("network") not in NETWORKS
+            or not isinstance(hparams.get("network_kwargs", {}), dict)):
         raise ValueError(f"dlref.load expected a dlref checkpoint (state_dict, and hyper_parameters naming one of "
                          f"{NETWORKS}), found {type(checkpoint).__name__} {path} without them; pass a checkpoint "
                          "written by dlref fit.")

@@ -47,6 +47,25 @@ def device_of(model: nn.Module) -> torch.device:
     raise ValueError(f"expected a model with weights, found {type(model).__name__} without parameters; add a Layer.")
 
 
+def batches(data: Iterable, caller: str) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """The ``(X, target)`` batches of ``data``, each checked to be a pair of tensors (types only: no value read)."""
+    if isinstance(data, (tuple, list)) and len(data) == 2 and all(isinstance(x, torch.Tensor) for x in data):
+        raise TypeError(
+            f"{caller} expected data as batches of (X, target) pairs, found one (X, target) pair of tensors; pass "
+            "[(X, target)] for one batch, or dlref.data.batches.Batches(X, target, batch_size=128) for mini-batches."
+        )
+    for batch in data:
+        pair = isinstance(batch, (tuple, list)) and len(batch) == 2
+        if not (pair and all(isinstance(x, torch.Tensor) for x in batch)):
+            found = (f"a {type(batch).__name__} of {', '.join(type(x).__name__ for x in batch)}"
+                     if isinstance(batch, (tuple, list)) else f"a {type(batch).__name__}")
+            raise TypeError(
+                f"{caller} expected each batch to be an (X, target) pair of tensors, found {found}; make the batches "
+                "(torch.as_tensor(X), torch.as_tensor(target)), e.g. with dlref.data.batches.Batches(X, target, 128)."
+            )
+        yield batch
+
+
 def train(
     model: nn.Module,
     data: Iterable,
@@ -64,6 +83,12 @@ def train(
             f"{type(data).__name__} that is empty after its first pass; pass a list (list(data)), a Batches or a "
             "DataLoader, or epochs=1."
         )
+    if not callable(loss_fn) or not (hasattr(optimizer, "update") or hasattr(optimizer, "step")):
+        raise TypeError(
+            f"train expected train(model, data, loss_fn, optimizer), found loss_fn a {type(loss_fn).__name__} and "
+            f"optimizer a {type(optimizer).__name__}; pass e.g. train(model, data, dlref.cross_entropy, "
+            "dlref.SGD(model.parameters(), lr=0.1))."
+        )
     model = as_model(model)  # a torch module becomes a one-layer Model: model.predict, model.W
     check_output(model, loss_fn, "train")  # the softmax trap, from the layers alone
     loss_fn = CheckedOnce(loss_fn)  # the labels' range is read back for the first batch only
@@ -73,7 +98,7 @@ def train(
     model.train()  # dropout on
     for epoch in range(epochs):
         total, count = torch.zeros((), dtype=torch.float64, device=device), 0
-        for X, target in data:
+        for X, target in batches(data, "train"):
             X, target = X.to(device, non_blocking=True), target.to(device, non_blocking=True)
             Y = model.predict(X)
             loss = loss_fn(Y, target)  # the slide's LossFunction(Y, target)

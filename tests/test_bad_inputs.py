@@ -118,6 +118,7 @@ def _bad_checkpoints(tmp_path: Path) -> None:
     (tmp_path / "random.ckpt").write_bytes(bytes(range(256)) * 40)
     torch.save([1, 2, 3], tmp_path / "list.ckpt")
     torch.save({"epoch": 1, "weights": torch.zeros(3)}, tmp_path / "nokeys.ckpt")
+    (tmp_path / "text.ckpt").write_text("hello, I am text\n")
     checkpoint = torch.load(good, weights_only=True)
     checkpoint["hyper_parameters"]["network_kwargs"] = {"hidden": 32}  # the weights are for hidden=8
     torch.save(checkpoint, tmp_path / "mismatch.ckpt")
@@ -145,6 +146,8 @@ CLI = [
     ("empty checkpoint file", ["test", "--ckpt_path", "{tmp}/empty.ckpt"], 2, "could not read checkpoint.*empty"),
     ("checkpoint of random bytes", ["test", "--ckpt_path", "{tmp}/random.ckpt"], 2,
      "could not read checkpoint .*not one"),
+    ("checkpoint that is a text file", ["test", "--ckpt_path", "{tmp}/text.ckpt"], 2,
+     "could not read checkpoint .*text.ckpt: expected a complete torch checkpoint"),  # torch: KeyError 101
     ("checkpoint holding a list", ["test", "--ckpt_path", "{tmp}/list.ckpt"], 2, "not a dlref checkpoint.*a list"),
     ("checkpoint without weights", ["test", "--ckpt_path", "{tmp}/nokeys.ckpt"], 2,
      "not a dlref checkpoint.*keys \\['epoch', 'weights'\\]"),

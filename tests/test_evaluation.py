@@ -70,6 +70,10 @@ def test_split_keeps_the_fraction_for_training_and_returns_the_same_form():
     assert torch.equal(_rows(X_train), _rows(X_train).sort().values)  # each part in the original order
     train, validation = dlref.split(X, 0.8)  # a bare tensor
     assert isinstance(train, torch.Tensor) and train.shape == (580, 2) and validation.shape == (145, 2)
+    # The slide's brackets, [X, t]: the pair, not a list of two examples; the parts come back as lists, the same.
+    listed = dlref.split([X, LABELS], 0.8)
+    assert isinstance(listed[0], list) and all(torch.equal(a, b) for a, b in zip(listed[0] + listed[1],
+                                                                                   (X_train, t_train, X_val, t_val)))
 
 
 def test_split_is_stratified_where_labels_exist_and_seeded():

@@ -49,6 +49,11 @@ BAD = [
      r"expected a dlref checkpoint .* found list"),
     ("an unknown network", lambda p: torch.save({"state_dict": {}, "hyper_parameters": {"network": "gpt"}},
                                                 p / "g.ckpt") or p / "g.ckpt", ValueError, "naming one of"),
+    ("a text file", lambda p: write(p / "t.ckpt", b"hello, I am text\n"), ValueError,  # torch: KeyError 101
+     r"could not read .*t.ckpt: expected a complete torch checkpoint"),
+    ("network_kwargs a list", lambda p: torch.save({"state_dict": {}, "hyper_parameters": {
+        "network": "fcn", "network_kwargs": [1]}}, p / "k.ckpt") or p / "k.ckpt", ValueError, "naming one of"),
+    ("None for a path", lambda p: None, TypeError, r"expected the path of a checkpoint file, found NoneType"),
 ]
 
 

@@ -180,3 +180,31 @@ def test_a_loss_not_finite_before_any_update_is_not_blamed_on_the_learning_rate(
     with pytest.raises(dlref.DivergenceError, match=r"at step 1; .*the loss of the initial weights was not finite, so "
                                                     r"the learning rate is not the cause: check the model.s last"):
         dlref.train(model, [(X, t)], dlref.cross_entropy, dlref.SGD(model.parameters(), lr=1e-6))
+
+
+@pytest.mark.parametrize("call, error, words", [
+    (lambda m, X, t: dlref.train(m, (X, t), dlref.cross_entropy, dlref.SGD(0.1)), TypeError,
+     r"^train expected data as batches of \(X, target\) pairs, found one \(X, target\) pair of tensors; pass "
+     r"\[\(X, target\)\] for one batch"),
+    (lambda m, X, t: dlref.evaluate(m, (X, t)), TypeError, r"^evaluate expected data as batches of \(X, target\)"),
+    (lambda m, X, t: dlref.train(m, [(X.numpy(), t.numpy())], dlref.cross_entropy, dlref.SGD(0.1)), TypeError,
+     r"^train expected each batch to be an \(X, target\) pair of tensors, found a tuple of ndarray, ndarray"),
+    (lambda m, X, t: dlref.evaluate(m, [{"X": X, "t": t}]), TypeError, r"each batch to be an .* found a dict"),
+    (lambda m, X, t: dlref.train(m, [(X, t)], dlref.SGD(0.1), dlref.cross_entropy), TypeError,
+     r"^train expected train\(model, data, loss_fn, optimizer\), found loss_fn a SGD and optimizer a function"),
+    (lambda m, X, t: m.predict(X.double()), TypeError,
+     r"^Layer expected input of its weights' dtype torch.float32, found torch.float64 .*X.to\(torch.float32\)"),
+], ids=["pair-train", "pair-evaluate", "numpy", "dict", "swapped", "float64"])
+def test_data_in_the_wrong_form_is_one_sentence(call, error, words):
+    model = dlref.Model(dlref.Layer(5, 4), dlref.Layer(4, 3, dlref.identity))
+    with pytest.raises(error, match=words):
+        call(model, torch.randn(8, 5), torch.randint(0, 3, (8,)))
+
+
+def test_evaluate_refuses_to_count_accuracy_over_one_output_column():
+    # argmax over one column is always 0: every 0 label would count as right.
+    model = dlref.Model(dlref.Layer(5, 1, dlref.sigmoid))
+    X, t = torch.randn(8, 5), torch.zeros(8, 1)
+    with pytest.raises(ValueError, match=r"^evaluate expected one score per class, \(batch, classes >= 2\), to count "
+                                         r"the accuracy, found outputs of shape \(8, 1\)"):
+        dlref.evaluate(model, [(X, t)], dlref.mean_squared_error)

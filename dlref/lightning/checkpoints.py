@@ -101,7 +101,7 @@ def load(path, map_location=None) -> dict:
             ) from None
         raise CheckpointError(f"could not read checkpoint {path}: expected a torch checkpoint, found a file that is "
                               "not one (damaged or of another kind); pass another --ckpt_path.") from None
-    except (RuntimeError, EOFError, OSError, ValueError, ImportError) as error:
+    except Exception as error:  # torch's readers fail in many ways on a file that is not a checkpoint (KeyError …)
         found = str(error).splitlines()[0][:200] if str(error) else type(error).__name__
         raise CheckpointError(
             f"could not read checkpoint {path}: expected a complete torch checkpoint, found {found} "
