@@ -25,5 +25,15 @@ def check_features(name: str, X: torch.Tensor, expected: int, hint: str = "") ->
     if X.dim() == 0 or X.shape[-1] != expected:
         raise ValueError(
             f"{name} expected input of shape (batch, {expected}) or ({expected},), found {tuple(X.shape)}; "
-            f"{hint or 'reshape the input (e.g. X.flatten(1)) or build the layer with the right size.'}"
+            f"{hint or _reshape_hint(X, expected)}"
         )
+
+
+def _reshape_hint(X: torch.Tensor, expected: int) -> str:
+    """What to do with an input of the wrong shape: a reshape where its entries would fit, else another layer."""
+    if X.dim() > 2 and X[0].numel() == expected:  # a batch of images: (2, 1, 28, 28) for 784 inputs
+        return "flatten each example to one row with X.flatten(1), or build the layer with the right size."
+    if X.dim() >= 2 and X.numel() % expected == 0:  # e.g. one 28×28 image for 784 inputs: X.reshape(-1, 784)
+        return (f"reshape the input to one row per example, X.reshape(-1, {expected}), or build the layer with "
+                "the right size.")
+    return "reshape the input (e.g. X.flatten(1)) or build the layer with the right size."

@@ -25,9 +25,19 @@ class Model(nn.Module):
     def add(self, layer: nn.Module) -> None:
         """The slide's ``model.add(layer)``: ``layer`` becomes the last layer."""
         if not isinstance(layer, nn.Module):
-            raise TypeError(
-                f"Model.add expected a layer (an nn.Module such as dlref.Layer), found "
-                f"{type(layer).__name__}; wrap the function in a layer first."
+            if isinstance(layer, type):  # Layer, not Layer(784, 10)
+                found, hint = f"the class {layer.__name__}", f"build one first, e.g. {layer.__name__}(...)"
+            elif isinstance(layer, (list, tuple)):
+                found, hint = f"a {type(layer).__name__}", "pass the layers one by one, Model(layer1, layer2)"
+            else:
+                found, hint = type(layer).__name__, "wrap the function in a layer first (e.g. dlref.Activation(f))"
+            raise TypeError(f"Model.add expected a layer (an nn.Module such as dlref.Layer), found {found}; {hint}.")
+        before = self.layers[-1] if len(self.layers) else None
+        outputs, inputs = getattr(before, "out_features", None), getattr(layer, "in_features", None)
+        if isinstance(outputs, int) and isinstance(inputs, int) and outputs != inputs:  # Layer after Layer
+            raise ValueError(
+                f"Model.add expected a layer taking the {outputs} outputs of the layer before it, found one taking "
+                f"{inputs}; build it as {type(layer).__name__}({outputs}, ...)."
             )
         self.layers.append(layer)
 

@@ -42,7 +42,8 @@ def _read(path: Path, device) -> dict:
 
 
 def load(path, device: str | torch.device = "cpu") -> Model:
-    """The network saved in the checkpoint at ``path``: a ``dlref.Model`` on ``device``, in eval mode (no dropout).
+    """The network saved in the checkpoint at ``path``: a ``dlref.Model`` on ``device``, in eval mode (no dropout),
+    its weights frozen for predicting (``model.train().requires_grad_(True)`` to train it further).
 
     Its ``predict(X)`` takes ``X`` of shape ``(N, 1, 28, 28)`` (``dlref.data.images.digit`` makes one from an
     image file) and returns **logits** ``(N, 10)``; ``.softmax(1)`` turns them into probabilities and
@@ -68,4 +69,4 @@ def load(path, device: str | torch.device = "cpu") -> Model:
         raise ValueError(f"dlref.load found weights in {path} that do not fit its own hyper-parameters "
                          f"({hparams['network']} with {hparams.get('network_kwargs')}): "
                          f"{' '.join(str(error).split())[:200]}; the file was changed: pass another.") from None
-    return model.to(device).eval()
+    return model.to(device).eval().requires_grad_(False)  # for predicting: no graph, .numpy() works

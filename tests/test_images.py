@@ -90,12 +90,45 @@ def test_digit_is_the_datamodules_input_for_a_file_or_an_array(mnist, tmp_path):
     assert torch.allclose(digit(x.float() / 255), X, atol=0.02)  # float 0..1: at most a level of rounding
 
 
+def test_thin_strokes_on_a_large_picture_keep_full_ink():
+    # A paint brush of 4 pixels on a 1000-pixel canvas shrinks to a fifth of a pixel: stretched back to full ink.
+    image = Image.new("L", (1000, 1000), 255)
+    ImageDraw.Draw(image).line([(200, 250), (800, 250), (450, 900)], fill=0, width=4)
+    x = to_mnist(image)
+    assert int(x.max()) == 255 and box(x)[0] == 20
+
+
+def test_arrays_in_numpy_and_pil_layouts_and_masks_are_the_same_digit(tmp_path):
+    reference = to_mnist(np.array(seven()))
+    rgb = seven(mode="RGB", paper=(255, 255, 255), ink=(0, 0, 0))
+    assert torch.equal(to_mnist(np.array(rgb)), reference)  # (H, W, 3), as numpy and PIL lay it out
+    assert torch.equal(to_mnist(np.array(rgb.convert("RGBA"))), reference)  # (H, W, 4)
+    assert torch.equal(to_mnist(rgb), reference)  # a PIL image itself
+    mask = np.array(seven()) > 128  # bool: True is white paper
+    assert (to_mnist(mask).float() - reference.float()).abs().mean() < 6
+    assert torch.equal(to_mnist(mask.astype(int)), to_mnist(mask))  # a 0/1 integer mask reads the same
+
+
+def test_a_photo_turned_by_its_exif_orientation_is_read_upright(tmp_path):
+    upright = seven(mode="RGB", paper=(255, 255, 255), ink=(0, 0, 0))
+    upright.save(tmp_path / "upright.jpg")
+    exif = Image.Exif()
+    exif[0x0112] = 6  # Orientation: the pixels are stored turned; a viewer rotates them 90° clockwise
+    upright.transpose(Image.Transpose.ROTATE_90).save(tmp_path / "phone.jpg", exif=exif)
+    assert read_image(tmp_path / "phone.jpg").shape == read_image(tmp_path / "upright.jpg").shape == (260, 200)
+    assert (to_mnist(tmp_path / "phone.jpg").float() - to_mnist(tmp_path / "upright.jpg").float()).abs().mean() < 3
+
+
 def test_find_images_reads_files_folders_and_globs_each_once(tmp_path):
     for name in ("b.png", "a.jpg", "c.bmp"):
         seven().save(tmp_path / name)
     (tmp_path / "notes.txt").write_text("not a digit")
     assert [p.name for p in find_images(tmp_path)] == ["a.jpg", "b.png", "c.bmp"]  # a folder: its images only
     assert [p.name for p in find_images(str(tmp_path / "*.png"))] == ["b.png"]
+    assert [p.name for p in find_images(str(tmp_path / "*"))] == ["a.jpg", "b.png", "c.bmp"]  # a glob: images too
+    seven().save(tmp_path / "digit[1].png")  # an existing name with glob characters is that file
+    assert [p.name for p in find_images(str(tmp_path / "digit[1].png"))] == ["digit[1].png"]
+    (tmp_path / "digit[1].png").unlink()
     assert [p.name for p in find_images([str(tmp_path / "b.png"), str(tmp_path)])] == ["b.png", "a.jpg", "c.bmp"]
     images, paths = read_digits(str(tmp_path / "*.[pj]*g"))
     assert images.shape == (2, 28, 28) and images.dtype == torch.uint8 and [p.name for p in paths] == ["a.jpg", "b.png"]
@@ -103,7 +136,7 @@ def test_find_images_reads_files_folders_and_globs_each_once(tmp_path):
 
 BAD = [
     ("a file that is not an image", lambda d: (d / "x.png").write_text("hello") and d / "x.png",
-     r"expected a PNG, JPEG or BMP image, found .*x.png is not one"),
+     r"expected an image \(PNG, JPEG, BMP, GIF, WebP or TIFF\), found .*x.png, which neither"),
     ("an empty picture", lambda d: Image.new("L", (50, 40), 200).save(d / "blank.png") or d / "blank.png",
      r"found no ink.*at most 0% of black to white \(a blank image\)"),
     ("a faint smudge", lambda d: seven(paper=200, ink=190).save(d / "faint.png") or d / "faint.png", "found no ink"),
@@ -111,7 +144,8 @@ BAD = [
     ("a folder with no images", lambda d: (d / "empty").mkdir() or d / "empty", "expected image files .* found none"),
     ("a glob that matches nothing", lambda d: str(d / "*.png"), "matching .* found none; check the pattern"),
     ("an empty list", lambda d: [], "found an empty list"),
-    ("a colour array", lambda d: np.zeros((28, 28, 3), np.uint8), r"shape \(H, W\), found shape \(28, 28, 3\)"),
+    ("a stack of pictures", lambda d: np.zeros((2, 28, 28), np.uint8),
+     r"shape \(H, W\) or \(H, W, 3 or 4\), found shape \(2, 28, 28\)"),
     ("already normalised", lambda d: digit(np.array(seven()))[0, 0], r"pixels in 0..1 .* found values -0.424"),
 ]
 

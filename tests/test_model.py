@@ -45,6 +45,17 @@ def test_add_refuses_a_non_layer():
         dlref.Model().add(torch.relu)
 
 
+
+def test_add_names_a_class_a_list_and_a_layer_that_does_not_fit_the_one_before():
+    with pytest.raises(TypeError, match=r"found the class Layer; build one first, e.g. Layer\(...\)"):
+        dlref.Model().add(dlref.Layer)
+    with pytest.raises(TypeError, match=r"found a list; pass the layers one by one, Model\(layer1, layer2\)"):
+        dlref.Model([dlref.Layer(2, 2)])
+    with pytest.raises(ValueError, match=r"^Model.add expected a layer taking the 3 outputs of the layer before it, "
+                                         r"found one taking 5; build it as Layer\(3, ...\)"):
+        dlref.Model(dlref.Layer(4, 3), dlref.Layer(5, 2))
+    assert len(dlref.Model(dlref.Layer(4, 3), dlref.Dropout(0.5), dlref.Layer(3, 2))) == 3  # sizes that fit
+
 def test_predict_on_empty_model_or_non_tensor_says_what_to_do():
     with pytest.raises(ValueError, match="no layers"):
         dlref.Model().predict(torch.zeros(1, 2))

@@ -167,7 +167,7 @@ def test_without_images_the_test_set_is_predicted_with_the_runs_own_data_folder(
 
 
 BAD = [
-    ("a file that is not an image", ["--data.images={tmp}/notes.png"], r"expected a PNG, JPEG or BMP image"),
+    ("a file that is not an image", ["--data.images={tmp}/notes.png"], r"expected an image \(PNG, JPEG, BMP"),
     ("an empty image", ["--data.images={tmp}/blank.png"], r"found no ink"),
     ("a path that does not exist", ["--data.images={tmp}/nope.png"], r"found no file or folder at \S+nope.png"),
     ("a folder with no images", ["--data.images={tmp}/empty"], r"expected image files .* in the folder"),

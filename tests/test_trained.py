@@ -33,6 +33,7 @@ def test_load_gives_the_network_lightning_loads_in_eval_mode_on_the_cpu(network,
     X = torch.randn(5, 1, 28, 28)
     assert torch.equal(model.predict(X), twin(X))  # logits (5, 10), dropout off in both
     assert model.predict(X).shape == (5, 10)
+    assert not model.predict(X).requires_grad  # frozen for predicting: .numpy() works without torch.no_grad
 
 
 def write(path: Path, data: bytes) -> Path:

@@ -13,7 +13,8 @@ or a drawing gets the same treatment here (``to_mnist``):
 3. the paper removed: levels stretched so that paper is 0 and the brightest ink 1, and anything
    within ``NOISE`` of the paper (JPEG ringing, grain) set to 0;
 4. cropped to the ink (the box of what is above ``INK``, widened to the faint edge around it), the
-   longer side resized to 20 pixels (``resize``, antialiased), aspect kept;
+   longer side resized to 20 pixels (``resize``, antialiased), aspect kept, and the levels stretched
+   again so that the brightest pixel is full ink, as in MNIST (thin strokes would otherwise fade);
 5. placed in 28×28 with the ink's centre of mass on pixel (14, 14): where MNIST's own digits have
    it (the mean over its 60,000 training digits is (14.0, 14.0), 0-based row and column);
 6. stored as uint8, like MNIST's files, so the DataModule's ``normalize`` (the training set's mean
@@ -51,18 +52,20 @@ def find_images(sources) -> list[Path]:
     found = {}
     for source in [sources] if isinstance(sources, (str, Path)) else sources:
         source = str(source)
-        if any(c in source for c in "*?["):  # a pattern: the shell left it to us
-            matches = [Path(p) for p in sorted(glob.glob(source, recursive=True)) if Path(p).is_file()]
+        if Path(source).is_file():  # an existing name first, even one with [ ] in it
+            matches = [Path(source)]
+        elif any(c in source for c in "*?["):  # a pattern: the shell left it to us; its image files, as a folder's
+            matches = [Path(p) for p in sorted(glob.glob(source, recursive=True))
+                       if Path(p).is_file() and Path(p).suffix.lower() in SUFFIXES]
             if not matches:
-                raise ImageError(f"expected image files matching {source!r}, found none; check the pattern "
-                                 "(quote it, e.g. --data.images 'my_digits/*.png', so the shell leaves it to dlref).")
+                raise ImageError(f"expected image files ({', '.join(SUFFIXES)}) matching {source!r}, found none; check "
+                                 "the pattern (quote it, e.g. --data.images 'my_digits/*.png', so the shell leaves it "
+                                 "to dlref).")
         elif Path(source).is_dir():
             matches = sorted(p for p in Path(source).iterdir() if p.suffix.lower() in SUFFIXES and p.is_file())
             if not matches:
                 raise ImageError(f"expected image files ({', '.join(SUFFIXES)}) in the folder {source}, found none; "
                                  "pass a folder that holds your digits, or the files themselves.")
-        elif Path(source).is_file():
-            matches = [Path(source)]
         else:
             raise ImageError(f"expected an image file, a folder or a glob, found no file or folder at {source}; "
                              "check the path.")
@@ -79,25 +82,29 @@ def _decode(path: Path) -> torch.Tensor:
             # torchvision 0.29 announces that TorchCodec will take over its decoders; they are still the
             # public API of the pinned pair (constraints.txt). Move this call when the pin moves.
             warnings.filterwarnings("ignore", "The image decoding and encoding capabilities", DeprecationWarning)
-            return decode_image(str(path), mode=ImageReadMode.UNCHANGED)
+            return decode_image(str(path), mode=ImageReadMode.UNCHANGED, apply_exif_orientation=True)  # a phone's
     except RuntimeError:  # a format torchvision.io does not decode (BMP, TIFF), or not an image at all
         pass
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image, ImageOps, UnidentifiedImageError
 
     try:
         with Image.open(path) as image:
-            return F.pil_to_tensor(image.convert("RGBA"))
+            return F.pil_to_tensor(ImageOps.exif_transpose(image).convert("RGBA"))
     except (UnidentifiedImageError, OSError, ValueError) as error:
         found = str(error).splitlines()[0][:120] if str(error) else type(error).__name__
-        raise ImageError(f"expected a PNG, JPEG or BMP image, found {path} is not one that torchvision or PIL can "
-                         f"read ({found}); pass image files only.") from None
+        raise ImageError(f"expected an image (PNG, JPEG, BMP, GIF, WebP or TIFF), found {path}, which neither "
+                         f"torchvision nor PIL can read ({found}); pass image files only.") from None
 
 
 def read_image(path) -> torch.Tensor:
     """The picture in ``path`` as grey ``(H, W)`` float32 on the 0..1 scale, transparent parts made paper."""
     image = _decode(Path(path))
     image = image[0] if image.dim() == 4 else image  # an animated GIF: its first frame
-    image = F.to_dtype(image, torch.float32, scale=True)  # uint8 or uint16 → 0..1
+    return _grey(F.to_dtype(image, torch.float32, scale=True))  # uint8 or uint16 → 0..1
+
+
+def _grey(image: torch.Tensor) -> torch.Tensor:
+    """``(channels, H, W)`` 0..1 (grey, grey + alpha, RGB or RGBA) as grey ``(H, W)``, transparent parts paper."""
     colour, alpha = (image[:-1], image[-1]) if len(image) in (2, 4) else (image, None)
     grey = F.rgb_to_grayscale(colour)[0] if len(colour) == 3 else colour[0]
     if alpha is not None and bool((alpha < 1).any()):
@@ -109,15 +116,27 @@ def read_image(path) -> torch.Tensor:
 
 
 def _as_grey(image) -> torch.Tensor:
-    """A path, or an ``(H, W)`` array (uint8 0..255, or float 0..1), as grey ``(H, W)`` float32 0..1."""
+    """A path, a PIL image, or an array (uint8 0..255, float 0..1, or a 0/1 mask) of shape ``(H, W)`` or
+    ``(H, W, 3 or 4)``, as grey ``(H, W)`` float32 0..1."""
     if isinstance(image, (str, Path)):
         return read_image(image)
+    if hasattr(image, "getbands"):  # a PIL image
+        return _grey(F.to_dtype(F.pil_to_tensor(image.convert("RGBA")), torch.float32, scale=True))
     image = torch.as_tensor(image)
+    if image.dim() == 3 and image.shape[-1] in (3, 4):  # (H, W, RGB or RGBA), as numpy and PIL lay it out
+        return _grey(_as_grey_scale(image).permute(2, 0, 1))
     if image.dim() != 2:
-        raise ImageError(f"expected a grey image of shape (H, W), found shape {tuple(image.shape)}; pass one "
-                         "image, e.g. images[0], or a file path.")
-    if not torch.is_floating_point(image):
-        return image.float() / 255
+        raise ImageError(f"expected an image of shape (H, W) or (H, W, 3 or 4), found shape {tuple(image.shape)}; "
+                         "pass one picture, or a file path.")
+    return _as_grey_scale(image)
+
+
+def _as_grey_scale(image: torch.Tensor) -> torch.Tensor:
+    """An array's pixels on the 0..1 scale: uint8 0..255, a bool or 0/1 integer mask, or float 0..1."""
+    if image.numel() == 0:
+        raise ImageError(f"expected a picture, found an empty array of shape {tuple(image.shape)}; pass a picture.")
+    if not torch.is_floating_point(image):  # a bool or 0/1 mask (1 is white), or 0..255
+        return image.float() if image.dtype == torch.bool or int(image.max()) <= 1 else image.float() / 255
     low, high = float(image.min()), float(image.max())
     if low < 0 or high > 1:
         raise ImageError(f"expected a float image with pixels in 0..1 (or uint8 0..255), found values {low:.3g}.."
@@ -149,6 +168,7 @@ def to_mnist(image) -> torch.Tensor:
     h, w = crop.shape
     size = [max(1, round(BOX * h / max(h, w))), max(1, round(BOX * w / max(h, w)))]  # longer side 20
     box = F.resize(crop[None], size, antialias=True)[0].clamp(0, 1)
+    box = box / box.max()  # thin strokes on a large picture fade when shrunk: their brightest pixel is full ink again
     # Centre of mass of the box, then the whole-pixel shift that puts it on (14, 14), kept inside the field.
     mass = box.sum()
     cy = float((box.sum(dim=1) * torch.arange(size[0])).sum() / mass)
