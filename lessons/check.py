@@ -584,17 +584,24 @@ def _layer_from_cell(cell: nn.LSTMCell) -> LSTMLayer:
 def best_epoch(fn, run_dir) -> str:
     """``best_epoch(metrics_csv)``: the epoch, counted from 1, with the highest ``val/acc`` (``best.ckpt``'s)."""
     run_dir = Path(run_dir)
+    run_dir = run_dir.parent if run_dir.name == "metrics.csv" else run_dir  # the run, or its metrics.csv
+    if not (run_dir / "metrics.csv").is_file() or not (run_dir / "checkpoints" / "best.ckpt").is_file():
+        raise ValueError(f"check.best_epoch expected a run folder with metrics.csv and checkpoints/best.ckpt, found "
+                         f"{run_dir}; pass the folder dlref fit printed, e.g. check.best_epoch(best_epoch, run).")
     rows = [r for r in csv.DictReader(open(run_dir / "metrics.csv")) if r.get("val/acc")]
     scores = [(float(r["val/acc"]), int(r["epoch"])) for r in rows]
     expected = max(scores, key=lambda s: s[0])[1] + 1  # the first of equal scores, as ModelCheckpoint keeps it
     saved = torch.load(run_dir / "checkpoints" / "best.ckpt", map_location="cpu", weights_only=True)["epoch"] + 1
-    assert saved == expected, f"{run_dir}: best.ckpt is from epoch {saved}, metrics.csv's best is epoch {expected}"
+    if saved != expected:  # another run's checkpoint beside these metrics: nothing the learner wrote is judged
+        raise ValueError(f"check.best_epoch expected best.ckpt and metrics.csv of one run, found best.ckpt from epoch "
+                         f"{saved} and metrics.csv's best at epoch {expected} in {run_dir}; pass a run folder that "
+                         "dlref fit wrote whole.")
     found = _call(fn, (run_dir / "metrics.csv",), "best_epoch(run_dir / 'metrics.csv')")
     if isinstance(found, torch.Tensor):
         found = found.item()
     if found != expected:
         hint = _best_epoch_hint(found, expected, lowest=min(scores, key=lambda s: s[0])[1] + 1)
-        raise _OffError(f"best_epoch: expected epoch {expected} (val/acc {_fmt(max(scores)[0])}, the epoch "
+        raise _OffError(f"expected epoch {expected} (val/acc {_fmt(max(scores)[0])}, the epoch "
                         f"checkpoints/best.ckpt was saved at), found {found!r}. {hint}".rstrip())
     return f"Epoch {expected} has the highest val/acc, and checkpoints/best.ckpt was saved at its end."
 

@@ -101,6 +101,14 @@ def test_without_a_checkpoint_one_sentence_says_how_to_make_one(tmp_path, capsys
     assert err.count("\n") == 1 and "Traceback" not in err
 
 
+def test_a_network_that_was_not_trained_is_one_sentence(runs, tmp_path, capsys):
+    only_fcn = str(next(runs.glob("fcn/version_*/checkpoints/best.ckpt")))
+    assert main(["demo", "--ckpt", only_fcn, "--network", "cnn"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("dlref demo: error: expected --network to name a trained network (fcn), found 'cnn'; "
+                          "train it first") and err.count("\n") == 1
+
+
 def test_a_missing_or_broken_checkpoint_is_one_sentence(runs, tmp_path, capsys):
     (tmp_path / "broken.ckpt").write_bytes(b"not a checkpoint")
     for path, says in ((tmp_path / "missing.ckpt", "expected a checkpoint file"),

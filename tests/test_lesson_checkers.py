@@ -62,6 +62,12 @@ def test_the_run_folder_solution_passes_its_checker(run_dir):
     verdict = check.best_epoch(s5.best_epoch, run_dir)
     assert verdict, verdict.message
     assert "Epoch 2 has the highest val/acc" in verdict.message
+    assert check.best_epoch(s5.best_epoch, run_dir / "metrics.csv")  # the exercise's own argument works too
+    wrong = check.best_epoch(lambda path: 3, run_dir)
+    assert wrong.message.startswith("✘ best_epoch: expected epoch 2")  # the name once
+    with pytest.raises(ValueError, match=r"^check.best_epoch expected a run folder with metrics.csv and "
+                                         r"checkpoints/best.ckpt, found .*nowhere; pass the folder dlref fit printed"):
+        check.best_epoch(s5.best_epoch, run_dir / "nowhere")
 
 
 @pytest.mark.parametrize(("lesson", "name"), [*EXERCISES, (5, "best_epoch")], ids=[n for _, n in [*EXERCISES,

@@ -45,6 +45,10 @@ def _import_page():
 
 def demo(args: argparse.Namespace) -> int:
     networks = find_networks(args.runs, args.ckpt)  # first: no checkpoint is said before the slow import
+    if args.network is not None and args.network not in networks:
+        raise ValueError(f"expected --network to name a trained network ({', '.join(networks)}), found "
+                         f"{args.network!r}; train it first (e.g. `make train MODEL={args.network}`) or leave "
+                         "--network out.")
     page = _import_page()
     torch.set_num_threads(1)  # one 28×28 digit through small networks: one thread answers soonest
     for network in networks.values():

@@ -59,8 +59,8 @@ def find_networks(runs="runs", checkpoints=()) -> dict[str, Network]:
     paths = paths or newest_checkpoints(runs)
     if not paths:
         raise NoNetworkError(f"expected a trained network in {runs}/{{fcn,cnn,lstm}}/version_N/checkpoints/"
-                             "best.ckpt, found none; train one with `make train` (or MODEL=cnn, MODEL=lstm), or pass "
-                             "--ckpt PATH.")
+                             "best.ckpt, found none; train one with `make train` in the repository (or `dlref fit "
+                             "--config configs/fcn.yaml`), or pass --ckpt PATH.")
     networks = {name: Network(name, path, dlref.load(path)) for name, path in paths.items()}
     with torch.no_grad():  # the first call of a network is slow (lazy set-up in torch): not the learner's first stroke
         for network in networks.values():
