@@ -74,6 +74,8 @@ class Update:
         hint = ("pass the loss tensor itself, not loss.item()" if isinstance(gradients, (int, float))
                 else "compute the loss with gradients enabled (not under torch.no_grad, not detached)"
                 if isinstance(gradients, torch.Tensor) and gradients.dim() == 0
+                else "a loss is one number: reduce it with .mean() (the losses of dlref already do)"
+                if isinstance(gradients, torch.Tensor) and gradients.requires_grad
                 else "call optimizer.update(model.W, loss) to train, or update(W, gradients) for W − η·gradients")
         raise TypeError(
             f"SGD.update expected (W, gradients shaped like W) or (weights, a 0-dim loss that carries a graph), "

@@ -74,10 +74,12 @@ class ConvLayer(nn.Module):
                 f"found {tuple(X.shape)}; reshape flat rows with X.view(-1, {c}, height, width)."
             )
         if X.shape[-3] != c:
-            raise ValueError(
-                f"ConvLayer expected {c} input channels, found {X.shape[-3]} in {tuple(X.shape)}; build the "
-                f"layer with in_channels={X.shape[-3]}, or match the previous layer's out_channels."
-            )
+            hint = f"build the layer with in_channels={X.shape[-3]}, or match the previous layer's out_channels"
+            if X.dim() == 3 and c == 1:  # (batch, height, width): grey images without their channel axis
+                hint = f"add the channel axis with X.unsqueeze(1) (batch, {c}, height, width)"
+            elif X.dim() == 4 and X.shape[-1] == c:  # (batch, height, width, channels), numpy's layout
+                hint = "move the channels first with X.permute(0, 3, 1, 2)"
+            raise ValueError(f"ConvLayer expected {c} input channels, found {X.shape[-3]} in {tuple(X.shape)}; {hint}.")
         (kh, kw), (ph, pw) = self.kernel_size, self.padding
         if X.shape[-2] + 2 * ph < kh or X.shape[-1] + 2 * pw < kw:
             raise ValueError(

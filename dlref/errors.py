@@ -8,15 +8,18 @@ import torch
 
 def check_float(name: str, X: torch.Tensor) -> None:
     """Raise ``TypeError`` unless ``X`` is a floating-point tensor."""
+    if isinstance(X, tuple) and len(X) == 2 and isinstance(X[1], tuple):  # an LSTMLayer's (H, (h_T, c_T))
+        raise TypeError(f"{name} expected a torch.Tensor, found an LSTMLayer's (H, (h_T, c_T)); put "
+                        "dlref.LastHidden() after the LSTMLayer to pass h_T on.")
     if not isinstance(X, torch.Tensor):
         raise TypeError(
             f"{name} expected a torch.Tensor, found {type(X).__name__}; "
             "convert it with torch.as_tensor(X, dtype=torch.float32)."
         )
     if not torch.is_floating_point(X):
-        raise TypeError(
-            f"{name} expected a floating-point tensor, found dtype {X.dtype}; convert it with X.float()."
-        )
+        how = ("X.float() / 255 for pixels 0..255 (dlref.data.normalize for MNIST's mean and std)"
+               if X.dtype == torch.uint8 else "X.float()")
+        raise TypeError(f"{name} expected a floating-point tensor, found dtype {X.dtype}; convert it with {how}.")
 
 
 def check_features(name: str, X: torch.Tensor, expected: int, hint: str = "") -> None:

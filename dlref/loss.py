@@ -52,6 +52,11 @@ def _as_batch(y: torch.Tensor, t: torch.Tensor, name: str, check: bool = True):
     if not torch.is_floating_point(t):  # class indices → one-hot
         if t.dim() == 2 and t.shape[1] == 1:
             t = t.squeeze(1)
+        if t.shape == y.shape and y.shape[1] > 1:  # one-hot rows, stored as integers
+            raise ValueError(
+                f"{name} expected one-hot targets as floats, found integer ones of shape {tuple(t.shape)}; pass "
+                "t.float(), or the class indices t.argmax(dim=1)."
+            )
         if t.dim() != 1 or t.shape[0] != y.shape[0]:
             raise ValueError(
                 f"{name} expected class indices of shape ({y.shape[0]},) to match y {tuple(y.shape)}, "

@@ -74,3 +74,24 @@ def test_integer_input_is_refused_with_advice():
 def test_non_positive_sizes_are_refused():
     with pytest.raises(ValueError, match="positive sizes"):
         dlref.Layer(0, 10)
+
+
+@pytest.mark.parametrize("call, error, words", [
+    (lambda: dlref.Model(dlref.LSTMLayer(3, 4), dlref.Layer(4, 2)).predict(torch.rand(2, 5, 3)), TypeError,
+     r"found an LSTMLayer's \(H, \(h_T, c_T\)\); put dlref.LastHidden\(\) after the LSTMLayer"),
+    (lambda: dlref.Layer(4, 2)(torch.zeros(3, 4, dtype=torch.uint8)), TypeError,
+     r"found dtype torch.uint8; convert it with X.float\(\) / 255 for pixels 0..255"),
+    (lambda: dlref.networks.fcn().predict(torch.rand(28, 28)), ValueError,
+     r"found \(28, 28\); reshape the input to one row per example, X.reshape\(-1, 784\)"),
+    (lambda: dlref.ConvLayer(1, 4, 3)(torch.rand(2, 28, 28)), ValueError,
+     r"found 2 in \(2, 28, 28\); add the channel axis with X.unsqueeze\(1\)"),
+    (lambda: dlref.ConvLayer(1, 4, 3)(torch.rand(8, 28, 28, 1)), ValueError,
+     r"found 28 in \(8, 28, 28, 1\); move the channels first with X.permute\(0, 3, 1, 2\)"),
+    (lambda: dlref.cross_entropy(torch.randn(4, 3), torch.eye(3, dtype=torch.long)[[0, 1, 2, 0]]), ValueError,
+     r"expected one-hot targets as floats, found integer ones of shape \(4, 3\); pass t.float\(\)"),
+    (lambda: dlref.SGD(0.1).update(dlref.Layer(2, 2).W, dlref.Layer(2, 2).W.sum(dim=1)), TypeError,
+     r"a loss is one number: reduce it with .mean\(\)"),
+], ids=["lstm-tuple", "uint8", "one-image", "no-channel-axis", "channels-last", "int-one-hot", "loss-not-reduced"])
+def test_the_usual_shape_and_type_slips_get_the_fix_that_fits(call, error, words):
+    with pytest.raises(error, match=words):
+        call()
