@@ -126,7 +126,10 @@ def _bad_checkpoints(tmp_path: Path) -> None:
 
 CLI = [
     ("unknown config key", ["fit", "--model.no_such=1"], 2, "no_such"),
-    ("wrong type", ["fit", "--trainer.max_epochs=three"], 2, "max_epochs"),
+    ("wrong type", ["fit", "--trainer.max_epochs=three"], 2,
+     r"expected --trainer.max_epochs to be int or None, found 'three'; fix the value"),
+    ("a value outside a choice", ["fit", "--trainer.precision=banana"], 2,
+     r"expected --trainer.precision to be .*'bf16-mixed'.*, found 'banana'"),
     ("negative learning rate", ["fit", "--model.lr=-0.1"], 2, "finite lr > 0"),
     ("zero learning rate", ["fit", "--model.lr=0"], 2, "finite lr > 0"),
     ("NaN learning rate", ["fit", "--model.lr=.nan"], 2, r"finite lr > 0, found lr=nan; pass e.g. --model.lr=0.05"),
@@ -174,6 +177,7 @@ def test_cli_bad_input(name, args, code, pattern, tmp_path, capsys, mnist_root):
     err = capsys.readouterr().err
     assert re.search(pattern, err), err[-1500:]
     assert "Traceback" not in err and err.count("error:") == 1
+    assert len(err.strip().splitlines()) == 1, err  # one sentence: no usage text, no parser's several lines
     assert "weights_only=False" not in err and "unsafe" not in err or "refused" in pattern
     assert (tmp_path / "a_file").read_text() == "the user's file"
     assert not list((tmp_path / "runs").rglob("version_*")) if (tmp_path / "runs").is_dir() else True

@@ -36,6 +36,7 @@ from dlref.lightning.stop import GracefulStop
 # Two checkpoint callbacks: the best model by validation accuracy (what `test` evaluates), and the
 # last state (what `--ckpt_path last` resumes), written at every epoch end and, with
 # --last.every_n_steps=N, every N steps.
+SUBCOMMANDS = ("fit", "validate", "test", "predict")
 CHECKPOINT = dict(monitor="val/acc", mode="max", save_top_k=1, save_last=False, filename="best",
                   auto_insert_metric_name=False)
 
@@ -180,6 +181,8 @@ def _cli(args: list[str], run: bool = True) -> DlrefCLI:
         },
         save_config_callback=runs.SaveFitConfig,
         save_config_kwargs={"overwrite": False},
+        # A parse error raises instead of printing the whole usage: dlref.cli.errors makes it one sentence.
+        parser_kwargs={"exit_on_error": False, **{name: {"exit_on_error": False} for name in SUBCOMMANDS}},
         seed_everything_default=0,
         args=args,
         run=run,

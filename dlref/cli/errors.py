@@ -9,7 +9,9 @@
 ``dlref-overfit`` and ``scripts/train_scratch.py``, so every entry point ends the same way.
 """
 
+import argparse
 import os
+import re
 import signal
 import sys
 from collections.abc import Callable
@@ -43,6 +45,22 @@ def _out_of_memory(error: BaseException) -> bool:
         isinstance(error, RuntimeError) and ("can't allocate memory" in text or "out of memory" in text))
 
 
+def parse_error(message: str, command: str) -> str:
+    """jsonargparse's several lines about an option, as one sentence: the option, what it takes, what it got."""
+    key = re.search(r'(?:Parser key|key) "([^"]+)"', message)
+    given = re.search(r"(?:Given value|Got value): (.*)", message)
+    kinds = []  # "int", "None", "one of '16-mixed', 'bf16-mixed'" …, in the order jsonargparse tried them
+    for kind in re.findall(r"Expected a (<class '\w+'>|typing\.Literal\[[^\]]*\])", message):
+        name = re.fullmatch(r"<class '(\w+)'>", kind)
+        kinds.append(("None" if name.group(1) == "NoneType" else name.group(1)) if name else f"one of {kind[15:-1]}")
+    if key and given:
+        expected = " or ".join(dict.fromkeys(kinds)) or "another value"
+        return (f"expected --{key.group(1)} to be {expected}, found {given.group(1).strip()!r}; fix the value "
+                "(dlref fit --help lists every option and its type).")
+    first = " ".join(message.split())
+    return f"{first.rstrip('.')}; check the option's name and value (dlref fit --help lists every option)."
+
+
 def _say(command: str, message: str) -> None:
     print(f"{command}: error: {message}", file=sys.stderr, flush=True)
 
@@ -51,8 +69,13 @@ def run(command: str, fn: Callable[[], int | None], lr_option: str = "--model.lr
     """``fn()``'s exit code (0 for ``None``), or the code and sentence of what stopped it."""
     try:
         return fn() or 0
-    except SystemExit as stop:  # argparse and jsonargparse print their own one-line error
+    except SystemExit as stop:  # argparse prints its own one-line error; --help exits 0
         return stop.code if isinstance(stop.code, int) else 2
+    except argparse.ArgumentError as error:  # jsonargparse, told not to exit (dlref.cli._cli)
+        if debug:
+            raise
+        _say(command, parse_error(str(error), command))
+        return 2
     except Stopped as stop:
         print(f"{command}: {stop}", file=sys.stderr, flush=True)
         return 128 + stop.signum
