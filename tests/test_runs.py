@@ -33,6 +33,25 @@ def test_an_untrained_model_is_never_tested(mnist_root, tmp_path, capsys):
     assert not list(tmp_path.rglob(runs.TEST_RESULTS)) and not list(tmp_path.rglob("version_*"))
 
 
+@pytest.mark.parametrize("stop", [["--trainer.max_steps=3"], ["--trainer.limit_val_batches=0"],
+                                  ["--trainer.fast_dev_run=true"]], ids=["max_steps", "no_validation", "fast_dev_run"])
+def test_without_validation_no_model_is_chosen_and_the_test_set_is_not_used(stop, mnist_root, tmp_path, capsys):
+    assert _fit(mnist_root, tmp_path, *stop) == 0
+    captured = capsys.readouterr()
+    assert "no model was chosen on validation (none ran), so the test set was not used" in captured.out
+    assert "monitored key" not in captured.err and "test accuracy" not in captured.out
+    assert not list(tmp_path.rglob(runs.TEST_RESULTS))
+    assert all(any(folder.iterdir()) for folder in tmp_path.rglob("version_*"))  # fast_dev_run writes none: removed
+
+
+def test_a_command_that_fails_at_the_data_leaves_no_run_folder(mnist_root, tmp_path, capsys):
+    # 10 images cannot be split into 5 for training and 5 for validation with every digit on both sides.
+    assert _fit(mnist_root, tmp_path, "--data.limit=10", "--data.val_size=5") == 2
+    err = capsys.readouterr().err
+    assert "holdout expected room for every one of the" in err and "least populated" not in err
+    assert not list(tmp_path.rglob("version_*"))  # not even the empty event file TensorBoard's logger opened
+
+
 def test_fit_records_the_use_before_showing_it_and_a_resumed_finished_run_warns_and_counts(mnist_root, tmp_path,
                                                                                             capsys):
     assert _fit(mnist_root, tmp_path) == 0

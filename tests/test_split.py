@@ -83,6 +83,9 @@ def test_holdout_keeps_its_behaviour():
     (lambda: kfold(LABELS, 1), "folds >= 2"),
     (lambda: kfold(torch.arange(30) % 10, 5), "at least folds=5 examples to stratify"),
     (lambda: iterated_kfold(LABELS, 5, repeats=0), "repeats >= 1"),
+    (lambda: holdout(LABELS, 0), "found val_size=0"),  # scikit-learn's own words otherwise
+    (lambda: holdout(LABELS, 1.5), "found val_size=1.5"),
+    (lambda: holdout(LABELS[:10], 5), "room for every one of the"),  # "The least populated classes in y …"
 ])
 def test_impossible_folds_are_one_sentence_saying_what_to_do(call, words):
     with pytest.raises(ValueError, match="expected .*, found .*; pass") as error:

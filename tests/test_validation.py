@@ -130,12 +130,16 @@ def test_validate_command_writes_scores_and_a_figure(mnist_root, tmp_path, capsy
     (["--folds", "1"], "folds >= 2"),
     (["--folds", "500", "--limit", "300", "--no-stratify"], "folds=500 for 300 examples"),
     (["--model.lr=-1"], "lr > 0"),
+    (["--trainer.max_epochs=0"], "expected at least one epoch per fold, found max_epochs=0"),
+    (["--scheme", "holdout", "--val-size", "0", "--limit", "300"], "holdout expected a validation size that leaves"),
+    (["--trainer.max_epochs=three"], "expected --trainer.max_epochs to be int or None, found 'three'"),
 ])
 def test_validate_command_usage_errors_exit_2_with_one_sentence(args, words, mnist_root, tmp_path, capsys):
     common = ["--config", str(ROOT / "configs" / "fcn.yaml"), f"--data.data_dir={mnist_root}", "--out", str(tmp_path)]
     assert validate.main(common + args) == 2
     err = capsys.readouterr().err
-    assert words in err and "Traceback" not in err
+    assert words in err and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert not list(tmp_path.rglob("version_*"))  # the folder it claimed is gone again
 
 
 def test_validate_command_help_and_missing_data(tmp_path, capsys):

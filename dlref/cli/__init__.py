@@ -113,9 +113,13 @@ class DlrefCLI(LightningCLI):
         if not self.config.fit.get("test_after_fit"):
             return
         best = self.trainer.checkpoint_callback.best_model_path if self.trainer.checkpoint_callback else ""
-        folder = runs.run_dir(best) if best else Path(self.trainer.log_dir or RUNS_DIR)  # a collective (DDP)
-        self._test(best or "last weights", folder, lambda: self.trainer.test(
-            self.model, datamodule=self.datamodule, ckpt_path=best or None, verbose=False, weights_only=True))
+        if not best:  # no validation ran (max_steps within an epoch, limit_val_batches=0, fast_dev_run): no choice
+            if self.trainer.is_global_zero:
+                print("dlref: no model was chosen on validation (none ran), so the test set was not used; validate "
+                      "with more steps, or test a checkpoint yourself with dlref test --ckpt_path PATH.", flush=True)
+            return
+        self._test(best, runs.run_dir(best), lambda: self.trainer.test(
+            self.model, datamodule=self.datamodule, ckpt_path=best, verbose=False, weights_only=True))
 
     def before_test(self) -> None:
         if not self._checked_ckpt():

@@ -80,4 +80,5 @@ def quiet() -> None:
     warnings.filterwarnings("ignore", ".*is deprecated.*")
     # test/validate/predict restore a fit's checkpoint callbacks, whose folder they never write into
     warnings.filterwarnings("ignore", ".*dirpath has changed.*")
+    warnings.filterwarnings("ignore", ".*could not find the monitored key.*")  # no validation: dlref says so itself
     warnings.filterwarnings("ignore", ".*sync_dist=True.*")  # the training metrics are summed over processes first

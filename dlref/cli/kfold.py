@@ -21,9 +21,9 @@ from pathlib import Path
 
 from dlref import figures
 from dlref.cli.console import quiet
-from dlref.cli.errors import debugging, run
+from dlref.cli.errors import UsageError, debugging, run
 from dlref.cli.recipe import recipe
-from dlref.cli.runs import claim_version
+from dlref.cli.runs import claim_version, release
 from dlref.lightning.validation import SCHEMES, cross_validate, fold_settings
 
 RUNS = Path("runs") / "validate"
@@ -48,7 +48,9 @@ def parse_args(argv):
 
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    return run("dlref-validate", lambda: _main(*parse_args(argv)), debug=debugging(argv))
+    code = run("dlref-validate", lambda: _main(*parse_args(argv)), debug=debugging(argv))
+    release(failed=code != 0)  # a run folder the command claimed and left empty goes
+    return code
 
 
 def _main(args, rest: list[str]) -> int:
@@ -56,12 +58,16 @@ def _main(args, rest: list[str]) -> int:
     limit = [f"--data.limit={args.limit}"] if args.limit else []
     cli = recipe(*[a for a in rest if a != "--debug"], *limit)  # exactly `dlref fit`'s model, data and trainer
     model_kwargs, max_epochs, trainer = fold_settings(cli)
+    if not isinstance(max_epochs, int) or max_epochs < 1:
+        raise UsageError(f"dlref-validate expected at least one epoch per fold, found max_epochs={max_epochs}; pass "
+                         "e.g. --trainer.max_epochs=3 (untrained folds would score chance).")
+    limit = cli.datamodule.limit  # --limit, or --data.limit
     seed = args.seed if args.seed is not None else (cli.config.seed_everything or 0)
     val_size = int(args.val_size) if args.val_size >= 1 else args.val_size
     folder = Path(args.out) / model_kwargs["network"]
-    run_dir = folder / f"version_{claim_version(folder)}"
+    run_dir = folder / f"version_{claim_version(folder, '--out')}"
     print(f"dlref-validate: {args.scheme}, {model_kwargs['network']}, {max_epochs} epochs per fold, "
-          f"seed {seed}, {f'first {args.limit:,}' if args.limit else 'all'} training images -> {run_dir}", flush=True)
+          f"seed {seed}, {f'first {limit:,}' if limit else 'all'} training images -> {run_dir}", flush=True)
     start = time.perf_counter()
 
     def progress(name: str, metrics: dict) -> None:
@@ -76,7 +82,7 @@ def _main(args, rest: list[str]) -> int:
         writer.writerow(["fold", "val_acc", "val_loss"])
         writer.writerows(zip(result.names, result.accuracies, result.losses))
     summary = dict(scheme=args.scheme, folds=len(result.accuracies), mean_val_acc=result.mean, std_val_acc=result.std,
-                   seed=seed, limit=args.limit, max_epochs=max_epochs, seconds=round(seconds, 1),
+                   seed=seed, limit=limit, max_epochs=max_epochs, seconds=round(seconds, 1),
                    model=model_kwargs)
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     labels = [name.replace("repeat ", "r").replace(", fold ", "f").replace("fold ", "") for name in result.names]

@@ -29,9 +29,9 @@ import torch
 
 from dlref import figures
 from dlref.cli.console import quiet
-from dlref.cli.errors import debugging, run
+from dlref.cli.errors import UsageError, debugging, run
 from dlref.cli.recipe import recipe
-from dlref.cli.runs import claim_version
+from dlref.cli.runs import claim_version, release
 from dlref.data.split import holdout
 from dlref.lightning.module import Classifier
 from dlref.lightning.validation import SplitDataModule, data_settings, fold_settings, train_and_validate
@@ -94,7 +94,9 @@ def _check(args) -> None:
 
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    return run("dlref-overfit", lambda: _main(*parse_args(argv)), debug=debugging(argv))
+    code = run("dlref-overfit", lambda: _main(*parse_args(argv)), debug=debugging(argv))
+    release(failed=code != 0)  # a run folder the command claimed and left empty goes
+    return code
 
 
 def _main(args, rest: list[str]) -> int:
@@ -102,6 +104,9 @@ def _main(args, rest: list[str]) -> int:
     _check(args)
     cli = recipe("--config", args.config, *[a for a in rest if a != "--debug"])  # the study's recipe
     base, max_epochs, trainer = fold_settings(cli)
+    if not isinstance(max_epochs, int) or max_epochs < 1:
+        raise UsageError(f"dlref-overfit expected at least one epoch per run, found max_epochs={max_epochs}; pass "
+                         "e.g. --trainer.max_epochs=30 (the curves need epochs to show).")
     dm = cli.datamodule
     X, t = dm.training_data()  # normalised training images; the test set stays unread
     train_pool, val_idx = holdout(t, dm.val_size, seed=dm.seed)
@@ -111,7 +116,7 @@ def _main(args, rest: list[str]) -> int:
                          f"{len(val_idx):,} validation images, found {largest:,}; pass smaller sizes.")
     # One seeded order of the training pool: the 1,000 images are the first 1,000 of the 10,000.
     order = train_pool[torch.randperm(len(train_pool), generator=torch.Generator().manual_seed(dm.seed))]
-    run_dir = Path(args.out) / f"version_{claim_version(Path(args.out))}"
+    run_dir = Path(args.out) / f"version_{claim_version(Path(args.out), '--out')}"
     hidden = base["network_kwargs"].get("hidden", 800)
     print(f"dlref-overfit: {max_epochs} epochs per run, {len(val_idx):,} validation images -> {run_dir}", flush=True)
     results, start = {}, time.perf_counter()

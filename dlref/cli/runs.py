@@ -31,7 +31,7 @@ from dlref.cli.recipe import RUNS_DIR
 
 TEST_RESULTS = "test_results.jsonl"
 VERSION_ENV = "DLREF_RUN_VERSION"  # the run folder rank 0 claimed, for the other DDP processes it starts
-_CLAIMED: list[Path] = []  # the folders this process claimed: removed again if a failed command left them empty
+_CLAIMED: list[Path] = []  # the folders this process claimed: removed again if the command left them empty
 
 
 def loggers() -> list[dict]:
@@ -55,15 +55,20 @@ def run_version(folder: Path) -> int | None:
     if rank_zero():
         version = claim_version(folder)
         os.environ[VERSION_ENV] = str(version)
-        _CLAIMED.append(folder / f"version_{version}")
     return int(os.environ[VERSION_ENV]) if os.environ.get(VERSION_ENV) else None
 
 
-def release(failed: bool) -> None:
-    """At the end of a command: a folder it claimed and left empty goes, if it failed."""
-    for folder in _CLAIMED if failed else []:
-        if folder.is_dir() and not any(folder.iterdir()):
-            folder.rmdir()
+def release(failed: bool = False) -> None:
+    """At the end of a command: a folder it claimed and left empty goes (a failure, or a run that wrote nothing),
+    and so does one where a failed command left only the empty event file TensorBoard's logger opens at the start."""
+    for folder in _CLAIMED:
+        files = list(folder.iterdir()) if folder.is_dir() else None
+        empty_log = [f for f in files or [] if failed and f.is_file() and f.name.startswith("events.out.tfevents.")]
+        if files is None or len(empty_log) != len(files):
+            continue
+        for f in files:  # this command's own empty log: nothing the user had
+            f.unlink()
+        folder.rmdir()
     _CLAIMED.clear()
     os.environ.pop(VERSION_ENV, None)
 
@@ -82,7 +87,7 @@ def rank_zero() -> bool:
     return all(int(os.environ.get(name, 0) or 0) == 0 for name in ("RANK", "LOCAL_RANK", "NODE_RANK", "SLURM_PROCID"))
 
 
-def claim_version(folder: Path) -> int:
+def claim_version(folder: Path, option: str = "--trainer.default_root_dir") -> int:
     """The number of a new ``folder/version_N``, created here: ``mkdir`` is atomic, so two runs started
     at the same moment never share one."""
     try:
@@ -92,12 +97,13 @@ def claim_version(folder: Path) -> int:
         while True:
             try:
                 (folder / f"version_{version}").mkdir()
+                _CLAIMED.append(folder / f"version_{version}")  # release() removes it if the command leaves it empty
                 return version
             except FileExistsError:
                 version += 1
     except OSError as error:
         raise UsageError(f"dlref expected a writable output folder, found {folder} is not "
-                         f"({error.strerror or error}); pass a writable --trainer.default_root_dir.") from None
+                         f"({error.strerror or error}); pass a writable {option}.") from None
 
 
 def run_dir(ckpt_path) -> Path:

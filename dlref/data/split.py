@@ -33,10 +33,20 @@ def holdout(labels: torch.Tensor, val_size: int | float, seed: int = 0, stratify
     training, as the slide's ``split(rawData, 0.8)`` (``dlref.split``) does.
     """
     n = len(labels)
-    if isinstance(val_size, int) and not 0 < val_size < n:
+    count = val_size if isinstance(val_size, int) else round(val_size * n) if isinstance(val_size, float) else None
+    if count is None or (isinstance(val_size, float) and not 0 < val_size < 1) or not 0 < count < n:
         raise ValueError(
-            f"holdout expected 0 < val_size < {n} examples, found val_size={val_size}; "
-            "pass a smaller validation size or more data."
+            f"holdout expected a validation size that leaves examples on both sides of {n} (a count 0 < val_size < "
+            f"{n}, or a fraction 0 < val_size < 1), found val_size={val_size!r}; pass e.g. val_size=0.1"
+            f"{'' if n > 1 else ', and more data'}."
+        )
+    per_class = torch.unique(labels, return_counts=True)[1]
+    classes = len(per_class)
+    if stratify and (count < classes or n - count < classes or int(per_class.min()) < 2):  # sklearn's own limits
+        raise ValueError(
+            f"holdout expected room for every one of the {classes} classes on both sides and at least 2 examples of "
+            f"each, found {n} examples with a validation size of {count}; pass more data (e.g. a larger --data.limit) "
+            "or a validation size between them."
         )
     train_idx, val_idx = train_test_split(
         torch.arange(n).numpy(), test_size=val_size, random_state=seed,
