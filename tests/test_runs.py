@@ -105,3 +105,35 @@ def test_an_output_folder_that_is_a_file_is_one_sentence(tmp_path):
     with pytest.raises(ValueError, match="expected a writable output folder.*runs"):
         claim_version(tmp_path / "runs" / "fcn")
     assert (tmp_path / "runs").read_text() == "the user's file"
+
+
+def test_a_runs_own_config_starts_a_new_run_and_leaves_the_old_one_as_it_was(mnist_root, tmp_path, capsys):
+    assert _fit(mnist_root, tmp_path) == 0
+    old = tmp_path / "fcn" / "version_0"
+    before = {path: path.read_bytes() for path in old.rglob("*") if path.is_file()}
+    # config.yaml names its logger's version_0: a fit from it must not log into (and clear) that folder.
+    assert main(["fit", "--config", str(old / "config.yaml"), "--trainer.enable_progress_bar=false"]) == 0
+    assert {path: path.read_bytes() for path in old.rglob("*") if path.is_file()} == before
+    assert (tmp_path / "fcn" / "version_1" / "metrics.csv").is_file()
+
+
+@pytest.mark.parametrize("change, words", [
+    (["--trainer.max_epochs=2"], "found --trainer.max_epochs=2 where the run had 1"),  # cosine over 1 epoch: rate 0
+    (["--model.optimizer=adam"], "found --model.optimizer='adam' where the checkpoint has 'sgd'"),
+    (["--model.network_kwargs={'hidden': 32}"], "--model.network_kwargs={'hidden': 32} where the checkpoint has"),
+    (["--data.batch_size=32"], "found --data.batch_size=32 where the run had"),
+], ids=["epochs-under-a-schedule", "optimizer", "network", "batches"])
+def test_a_resume_with_other_settings_is_refused(change, words, mnist_root, tmp_path, capsys):
+    assert _fit(mnist_root, tmp_path) == 0
+    capsys.readouterr()
+    assert _fit(mnist_root, tmp_path, "--ckpt_path", "last", *change) == 2
+    err = capsys.readouterr().err
+    assert "expected the settings of the run it resumes, found " in err and words in err, err
+    assert words in err and "Traceback" not in err and "; resume with that run's own settings (--config" in err
+    assert len(_records(tmp_path / "fcn" / "version_0")) == 1  # the test set was not used again
+
+
+def test_a_run_without_a_schedule_can_be_extended_by_resuming(mnist_root, tmp_path, capsys):
+    assert _fit(mnist_root, tmp_path, "--model.schedule=none") == 0
+    assert _fit(mnist_root, tmp_path, "--model.schedule=none", "--ckpt_path", "last", "--trainer.max_epochs=2") == 0
+    assert "fit ran 1 epoch" in capsys.readouterr().out  # the second epoch, in this process

@@ -73,7 +73,9 @@ class DlrefCLI(LightningCLI):
                 logger.init_args.name = config.model.network  # runs/fcn/version_0/...
             if logger.init_args.get("save_dir") == RUNS_DIR and config.trainer.default_root_dir:
                 logger.init_args.save_dir = config.trainer.default_root_dir  # --trainer.default_root_dir moves it all
-        if loggers and self.subcommand == "fit" and loggers[0].init_args.get("version") is None:
+        # Every fit gets a new folder, even from a run's own config.yaml (which names its version): a logger
+        # pointed at an existing version_N would replace that run's metrics.csv.
+        if loggers and self.subcommand == "fit":
             version = runs.run_version(Path(loggers[0].init_args.save_dir, loggers[0].init_args.name))
             for logger in loggers if version is not None else []:  # all write into runs/<network>/version_N
                 logger.init_args.version = version
@@ -90,7 +92,10 @@ class DlrefCLI(LightningCLI):
             config["ckpt_path"] = self.config[self.subcommand]["ckpt_path"] = ckpt
             print(f"dlref: resuming from {ckpt}", file=sys.stderr)
         if ckpt:
-            check_checkpoint(load(ckpt), ckpt, network)
+            checkpoint = load(ckpt)
+            check_checkpoint(checkpoint, ckpt, network)
+            if self.subcommand == "fit":  # a resume goes on with the settings the run was made with
+                runs.check_resume(ckpt, checkpoint, dict(self.model.hparams), self.config.fit)
         return ckpt
 
     def before_fit(self) -> None:

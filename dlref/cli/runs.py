@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 import lightning.pytorch as pl
+import yaml
 from lightning.pytorch.cli import SaveConfigCallback
 
 from dlref.cli.errors import RunError, UsageError
@@ -146,3 +147,29 @@ def record(folder: Path, ckpt_path, metrics: dict) -> int:
     finally:
         os.close(fd)
     return uses(folder)
+
+
+# What a resume must keep: the trainer's length and the data that make each epoch's batches. The model's
+# hyper-parameters are compared whole; data_dir and download may change (the files moved, not the data).
+RESUME_KEEPS = {"trainer": ("max_epochs", "max_steps", "accumulate_grad_batches", "limit_train_batches"),
+                "data": ("dataset", "batch_size", "limit", "val_size", "seed", "shift")}
+
+
+def check_resume(ckpt: str, checkpoint: dict, hparams: dict, config) -> None:
+    """Refuse to resume ``checkpoint`` with other settings than its run's: the weights, optimizer state and
+    schedule it holds were made for them (a cosine schedule laid out over 1 epoch runs at rate 0 after it)."""
+    saved = checkpoint.get("hyper_parameters", {})
+    horizon = saved.get("schedule") in ("cosine", "onecycle")  # laid out over the run's epochs and steps
+    changed = [f"--model.{key}={hparams.get(key)!r} where the checkpoint has {saved.get(key)!r}"
+               for key in sorted(set(saved) | set(hparams)) if saved.get(key) != hparams.get(key)]
+    recorded = run_dir(ckpt) / "config.yaml"  # the whole recipe of the run, written by SaveFitConfig
+    before = yaml.safe_load(recorded.read_text()) if recorded.is_file() else {}
+    for section, keys in RESUME_KEEPS.items():
+        for key in keys if isinstance(before.get(section), dict) and (section == "data" or horizon) else ():
+            now = getattr(config[section], key, None)
+            if key in before[section] and before[section][key] != now:
+                changed.append(f"--{section}.{key}={now!r} where the run had {before[section][key]!r}")
+    if changed:
+        raise UsageError(f"dlref fit --ckpt_path expected the settings of the run it resumes, found "
+                         f"{', and '.join(changed[:3])}{' …' if len(changed) > 3 else ''}; resume with that run's own "
+                         f"settings (--config {recorded}), or start a new run without --ckpt_path.")
