@@ -137,3 +137,15 @@ def test_a_run_without_a_schedule_can_be_extended_by_resuming(mnist_root, tmp_pa
     assert _fit(mnist_root, tmp_path, "--model.schedule=none") == 0
     assert _fit(mnist_root, tmp_path, "--model.schedule=none", "--ckpt_path", "last", "--trainer.max_epochs=2") == 0
     assert "fit ran 1 epoch" in capsys.readouterr().out  # the second epoch, in this process
+
+
+def test_a_later_test_numbers_its_figures_and_keeps_the_runs_own(mnist_root, tmp_path, capsys):
+    assert _fit(mnist_root, tmp_path) == 0
+    run = tmp_path / "fcn" / "version_0"
+    names = ("confusion_matrix", "misclassified", "representations")
+    before = {name: (run / f"{name}.png").read_bytes() for name in names}
+    assert main(["test", "--config", str(FCN), f"--data.data_dir={mnist_root}", "--trainer.enable_progress_bar=false",
+                 "--model.network_kwargs={'hidden': 16}", "--ckpt_path", str(run / "checkpoints" / "last.ckpt")]) == 0
+    assert {name: (run / f"{name}.png").read_bytes() for name in names} == before
+    assert all((run / f"{name}-2.png").is_file() for name in names)
+    assert "representations-2.png" in capsys.readouterr().out

@@ -11,6 +11,7 @@ under the ``dlref`` command), written by the first process only. The plotting it
 ``dlref.figures``; this file only collects what to plot.
 """
 
+import itertools
 from pathlib import Path
 
 import lightning.pytorch as pl
@@ -20,6 +21,14 @@ from torchmetrics.classification import MulticlassConfusionMatrix
 from dlref import figures
 
 METRICS = ("train/loss", "train/acc", "val/loss", "val/acc")
+
+
+def _unused(folder: Path, names: tuple[str, ...]) -> list[Path]:
+    """``folder/NAME.png`` for each name, or the first ``NAME-N.png`` set of which no file exists yet."""
+    for n in itertools.count(1):
+        paths = [folder / (f"{name}.png" if n == 1 else f"{name}-{n}.png") for name in names]
+        if not any(path.exists() for path in paths):
+            return paths
 
 
 class History(pl.Callback):
@@ -111,17 +120,20 @@ class Figures(History):
         folder, title = self._dir(trainer), self._title(pl_module)  # log_dir: a collective, asked on every rank
         if not trainer.is_global_zero:
             return
-        self.written.append(figures.confusion_matrix(self.confusion, folder / "confusion_matrix.png",
+        # A later test of the same run (dlref test) numbers its pictures: the earlier ones stay as they were.
+        confusion_png, misclassified_png, representations_png = _unused(
+            folder, ("confusion_matrix", "misclassified", "representations"))
+        self.written.append(figures.confusion_matrix(self.confusion, confusion_png,
                                                      f"{title}, confusion matrix on the test set"))
         images, true, predicted = (torch.cat(parts) for parts in zip(*self._wrong)) if self._wrong else (
             torch.empty(0, 1, 28, 28), torch.empty(0), torch.empty(0))
         self.shown_misclassified = len(images)
         wrong = int(self.confusion.sum() - self.confusion.trace())
-        self.written.append(figures.misclassified(images, true, predicted, folder / "misclassified.png",
+        self.written.append(figures.misclassified(images, true, predicted, misclassified_png,
                                                   f"{title}: misclassified test digits", total=wrong))
         if self._example is not None:
             X, label = self._example
             outputs = figures.layer_outputs(pl_module.model if hasattr(pl_module, "model") else pl_module, X)
             self.written.append(figures.representations(
-                outputs, folder / "representations.png",
+                outputs, representations_png,
                 f"{title}: what each layer makes of test digit #{self.digit}", true=label))
