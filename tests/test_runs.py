@@ -1,6 +1,7 @@
 """Test once: the test set is used only by a trained model, each use is recorded next to the run it belongs to
 before the result is shown, a run whose record cannot be written is not tested, and a re-test is announced."""
 
+import csv
 import json
 import shutil
 import threading
@@ -149,3 +150,18 @@ def test_a_later_test_numbers_its_figures_and_keeps_the_runs_own(mnist_root, tmp
     assert {name: (run / f"{name}.png").read_bytes() for name in names} == before
     assert all((run / f"{name}-2.png").is_file() for name in names)
     assert "representations-2.png" in capsys.readouterr().out
+
+
+def test_validate_takes_the_runs_split_and_refuses_another(mnist_root, tmp_path, capsys):
+    assert _fit(mnist_root, tmp_path, "--test_after_fit=false") == 0
+    best = str(tmp_path / "fcn" / "version_0" / "checkpoints" / "best.ckpt")
+    with open(tmp_path / "fcn" / "version_0" / "metrics.csv") as f:
+        logged = max(float(row["val/acc"]) for row in csv.DictReader(f) if row["val/acc"])
+    capsys.readouterr()
+    # No --config: the run's own data settings (600 images, 100 for validation), so the run's own score.
+    assert main(["validate", "--ckpt_path", best, f"--data.data_dir={mnist_root}",
+                 "--trainer.enable_progress_bar=false"]) == 0
+    assert f"val accuracy {logged:.2%}" in capsys.readouterr().out
+    assert main(["validate", "--ckpt_path", best, f"--data.data_dir={mnist_root}", "--data.seed=1"]) == 2
+    err = capsys.readouterr().err
+    assert "expected the data split of the run it evaluates, found --data.seed=1 where the run had 0" in err

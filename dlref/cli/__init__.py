@@ -159,7 +159,9 @@ class DlrefCLI(LightningCLI):
         self._test(ckpt, runs.run_dir(ckpt), lambda: self.trainer.test(**{**kwargs, "verbose": False}))
 
     def before_validate(self) -> None:
-        self._checked_ckpt()
+        ckpt = self._checked_ckpt()
+        if ckpt:
+            runs.check_split(ckpt, self.config.validate)
 
     def validate(self, **kwargs) -> None:  # the `dlref validate` subcommand: a result to read, no files
         metrics = self.trainer.validate(**{**kwargs, "verbose": False})[0]

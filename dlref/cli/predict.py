@@ -58,12 +58,12 @@ def _network(config: str) -> str | None:
 
 
 def arguments(args: list[str]) -> list[str]:
-    """``dlref predict``'s arguments completed: one device unless told otherwise, and the checkpoint's run's
-    ``model`` and ``data`` settings first when no ``--config`` is given; with one, a checkpoint of another
-    network than it builds is refused. Other commands' arguments are returned as they are."""
-    if not args or args[0] != "predict":
+    """``dlref predict``'s, ``validate``'s and ``test``'s arguments completed: the checkpoint's run's ``model`` and
+    ``data`` settings first when no ``--config`` is given (with one, a checkpoint of another network than it
+    builds is refused), and for predict one device unless told otherwise. ``fit``'s are returned as they are."""
+    if not args or args[0] not in ("predict", "validate", "test"):
         return args
-    if _option(args, "--trainer.devices") is None:  # devices=auto would start one process per GPU
+    if args[0] == "predict" and _option(args, "--trainer.devices") is None:  # auto: one process per GPU
         args = ["predict", "--trainer.devices=1", *args[1:]]
     ckpt = _option(args, "--ckpt_path")
     if not ckpt or not Path(ckpt).is_file():
@@ -82,7 +82,7 @@ def arguments(args: list[str]) -> list[str]:
     except (OSError, yaml.YAMLError):
         config = {}  # the defaults, then: the checkpoint still names the network
     recipe = {k: config[k] for k in ("model", "data") if isinstance(config, dict) and isinstance(config.get(k), dict)}
-    return ["predict", "--config", json.dumps(recipe), *args[1:]] if recipe else args
+    return [args[0], "--config", json.dumps(recipe), *args[1:]] if recipe else args
 
 
 def _check_writable(folder: Path) -> None:

@@ -149,10 +149,23 @@ def record(folder: Path, ckpt_path, metrics: dict) -> int:
     return uses(folder)
 
 
-# What a resume must keep: the trainer's length and the data that make each epoch's batches. The model's
-# hyper-parameters are compared whole; data_dir and download may change (the files moved, not the data).
-RESUME_KEEPS = {"trainer": ("max_epochs", "max_steps", "accumulate_grad_batches", "limit_train_batches"),
-                "data": ("dataset", "batch_size", "limit", "val_size", "seed", "shift")}
+# What a resume must keep: the trainer's length and the data that make each epoch's batches (and the validation
+# split). The model's hyper-parameters are compared whole; data_dir and download may change (the files moved).
+KEEPS = {"trainer": ("max_epochs", "max_steps", "accumulate_grad_batches", "limit_train_batches"),
+         "data": ("dataset", "batch_size", "limit", "val_size", "seed", "shift")}
+
+
+def _changes(ckpt: str, config, sections: tuple[str, ...]) -> tuple[list[str], Path]:
+    """The settings of ``sections`` that differ from those of the run ``ckpt`` belongs to (its config.yaml)."""
+    recorded = run_dir(ckpt) / "config.yaml"  # the whole recipe of the run, written by SaveFitConfig
+    before = yaml.safe_load(recorded.read_text()) if recorded.is_file() else {}
+    changed = []
+    for section in sections:
+        for key in KEEPS[section] if isinstance(before.get(section), dict) else ():
+            now = getattr(config[section], key, None)
+            if key in before[section] and before[section][key] != now:
+                changed.append(f"--{section}.{key}={now!r} where the run had {before[section][key]!r}")
+    return changed, recorded
 
 
 def check_resume(ckpt: str, checkpoint: dict, hparams: dict, config) -> None:
@@ -162,14 +175,19 @@ def check_resume(ckpt: str, checkpoint: dict, hparams: dict, config) -> None:
     horizon = saved.get("schedule") in ("cosine", "onecycle")  # laid out over the run's epochs and steps
     changed = [f"--model.{key}={hparams.get(key)!r} where the checkpoint has {saved.get(key)!r}"
                for key in sorted(set(saved) | set(hparams)) if saved.get(key) != hparams.get(key)]
-    recorded = run_dir(ckpt) / "config.yaml"  # the whole recipe of the run, written by SaveFitConfig
-    before = yaml.safe_load(recorded.read_text()) if recorded.is_file() else {}
-    for section, keys in RESUME_KEEPS.items():
-        for key in keys if isinstance(before.get(section), dict) and (section == "data" or horizon) else ():
-            now = getattr(config[section], key, None)
-            if key in before[section] and before[section][key] != now:
-                changed.append(f"--{section}.{key}={now!r} where the run had {before[section][key]!r}")
+    more, recorded = _changes(ckpt, config, ("trainer", "data") if horizon else ("data",))
+    changed += more
     if changed:
         raise UsageError(f"dlref fit --ckpt_path expected the settings of the run it resumes, found "
                          f"{', and '.join(changed[:3])}{' …' if len(changed) > 3 else ''}; resume with that run's own "
                          f"settings (--config {recorded}), or start a new run without --ckpt_path.")
+
+
+def check_split(ckpt: str, config) -> None:
+    """Refuse to validate a run's checkpoint on another split than the run's: it would score training images."""
+    changed, recorded = _changes(ckpt, config, ("data",))
+    if changed:
+        raise UsageError(f"dlref validate expected the data split of the run it evaluates, found "
+                         f"{', and '.join(changed)} (another split puts that run's training images among the "
+                         f"validation ones); leave out --config and the data options, and the run's own ({recorded}) "
+                         "are used.")
