@@ -18,7 +18,7 @@ import torch
 
 import dlref
 from dlref.cli.console import quiet
-from dlref.cli.errors import debugging, run, stop_on_signals
+from dlref.cli.errors import UsageError, debugging, run, stop_on_signals
 from dlref.cli.recipe import recipe
 from dlref.lightning.optimization import make_optimizer, make_schedule
 
@@ -60,7 +60,15 @@ def main(argv=None) -> int:
     return run("train_scratch.py", lambda: _main(*parse_args(rest)), debug=debugging(argv))
 
 
+# The trainer options the slide's loop carries out; any other would be read and silently ignored.
+RUNS = ("--trainer.max_epochs", "--trainer.gradient_clip_val", "--trainer.accelerator")
+
+
 def _main(args, rest: list[str]) -> int:
+    ignored = [a.split("=")[0] for a in rest if a.startswith("--trainer.") and a.split("=")[0] not in RUNS]
+    if ignored:
+        raise UsageError(f"train_scratch.py expected the trainer options its loop runs ({', '.join(RUNS)}), found "
+                         f"{', '.join(ignored)}; leave them out, or use dlref fit, which runs every Lightning option.")
     cli = recipe("--config", CONFIGS / f"{args.model}.yaml", *rest)  # seeds, builds the weights `dlref fit` would
     h, data, epochs = cli.model.hparams, cli.datamodule, cli.config.trainer.max_epochs
     device = torch.device("cuda" if torch.cuda.is_available() and cli.config.trainer.accelerator != "cpu" else "cpu")

@@ -145,6 +145,11 @@ CLI = [
     ("network too large for memory", ["fit", "--model.network_kwargs={{'hidden': 100000000000}}"], 1,
      "ran out of memory.*smaller network"),
     ("test before a model is chosen", ["test"], 2, "expected --ckpt_path"),
+    ("a schedule over a run of no length", ["fit", "--config", str(CONFIGS / "fcn.yaml"), "--trainer.max_epochs=-1"], 2,
+     "expected a run of known length for the cosine schedule, found max_epochs=-1"),
+    *([("a GPU this machine does not have", ["fit", "--trainer.accelerator=gpu"], 2,
+        "expected --trainer settings this machine can run, found that Lightning says: No supported gpu backend")]
+      if not torch.cuda.is_available() else []),
     ("checkpoint truncated on disk", ["test", "--ckpt_path", "{tmp}/cut.ckpt"], 2, "truncated"),
     ("empty checkpoint file", ["test", "--ckpt_path", "{tmp}/empty.ckpt"], 2, "could not read checkpoint.*empty"),
     ("checkpoint of random bytes", ["test", "--ckpt_path", "{tmp}/random.ckpt"], 2,

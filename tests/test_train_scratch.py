@@ -45,7 +45,11 @@ def test_missing_data_exits_1_with_one_sentence(tmp_path, capsys):
 @pytest.mark.parametrize("option,words", [("--model.lr=.nan", "finite lr > 0"), ("--model.lr=-1", "finite lr > 0"),
                                           ("--model.momentum=.nan", "finite momentum"),
                                           ("--data.limit=-5", "limit as an int >= 1"),
-                                          ("--data.batch_size=0", "batch sizes >= 1")])
+                                          ("--data.batch_size=0", "batch sizes >= 1"),
+                                          # options its loop does not run: refused, not silently ignored
+                                          ("--trainer.max_steps=1", "found --trainer.max_steps; leave them out"),
+                                          ("--trainer.precision=bf16-mixed", "found --trainer.precision;"),
+                                          ("--trainer.max_epochs=three", "expected --trainer.max_epochs to be int")])
 def test_bad_numbers_are_refused_at_the_door(option, words, tmp_path, capsys):
     assert train_scratch.main([option, f"--data.data_dir={tmp_path}"]) == 2
     err = capsys.readouterr().err

@@ -104,6 +104,11 @@ class DlrefCLI(LightningCLI):
             raise UsageError(f"dlref fit expected at least one epoch and one step, found max_epochs="
                              f"{trainer.max_epochs}, max_steps={trainer.max_steps}; pass e.g. "
                              "--trainer.max_epochs=1 (a model that never trained must not spend the test set).")
+        schedule = self.model.hparams.schedule
+        if schedule in ("cosine", "onecycle") and trainer.max_epochs in (None, -1) and trainer.max_steps in (None, -1):
+            raise UsageError(f"dlref fit expected a run of known length for the {schedule} schedule, found "
+                             f"max_epochs={trainer.max_epochs} (no limit); pass e.g. --trainer.max_epochs=20, or "
+                             "--model.schedule=none to train until you stop it.")
         self._checked_ckpt()
         if runs.rank_zero():  # only rank 0 writes; another node would make a folder of its own here
             runs.check_writable(Path(self.trainer.log_dir or self.trainer.default_root_dir))

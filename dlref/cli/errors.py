@@ -17,6 +17,7 @@ import sys
 from collections.abc import Callable
 
 import torch
+from lightning.fabric.utilities.exceptions import MisconfigurationException
 
 from dlref.data.idx import IDXError
 from dlref.data.mnist import MNISTDownloadError, MNISTNotFoundError
@@ -95,6 +96,13 @@ def run(command: str, fn: Callable[[], int | None], lr_option: str = "--model.lr
              else f"could not read or write {error.filename or 'a file'}: expected a readable, writable place with "
                   f"free space, found {error.strerror or error}; check the path, its permissions and the free space.")
         return 1
+    except MisconfigurationException as error:  # Lightning's refusal of trainer settings, e.g. a GPU that is not there
+        if debug:
+            raise
+        found = " ".join(str(error).split())[:300].rstrip(".")
+        _say(command, f"expected --trainer settings this machine can run, found that Lightning says: {found}; change "
+                      "them (e.g. --trainer.accelerator=cpu without a GPU).")
+        return 2
     except (UsageError, ValueError, TypeError) as error:
         if debug:
             raise
