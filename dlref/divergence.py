@@ -35,7 +35,7 @@ class DivergenceError(RuntimeError):
         if self.lr is None or not math.isfinite(self.lr) or self.lr <= 0:
             return f"{self.what}; a setting is likely too high: lower the learning rate ({option.rstrip('= ')})."
         return (f"{self.what}; the learning rate {self.lr:g} is likely too high: lower it "
-                f"(e.g. {option}{self.lr / 10:g}).")
+                f"(e.g. {option}{min(self.lr / 10, 0.1):g}).")  # a tenth, and no more than a usual SGD rate
 
 
 class DivergenceGuard:

@@ -24,7 +24,8 @@ PREFIX = "model."  # the Lightning Classifier keeps its network as self.model
 
 def _read(path: Path, device) -> dict:
     if not path.is_file():
-        raise FileNotFoundError(f"dlref.load expected a checkpoint file, found no file at {path}; pass e.g. "
+        found = "a folder" if path.is_dir() else "no file"
+        raise FileNotFoundError(f"dlref.load expected a checkpoint file, found {found} at {path}; pass e.g. "
                                 "runs/fcn/version_0/checkpoints/best.ckpt.")
     try:
         return torch.load(path, map_location=device, weights_only=True)

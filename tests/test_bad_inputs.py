@@ -145,6 +145,8 @@ CLI = [
     ("network too large for memory", ["fit", "--model.network_kwargs={{'hidden': 100000000000}}"], 1,
      "ran out of memory.*smaller network"),
     ("test before a model is chosen", ["test"], 2, "expected --ckpt_path"),
+    ("a negative gradient clip", ["fit", "--trainer.gradient_clip_val=-1"], 2, r"gradient_clip_val >= 0 .* found -1"),
+    ("a folder for a checkpoint", ["test", "--ckpt_path", "{tmp}"], 2, "expected a checkpoint file, found a folder"),
     ("a schedule over a run of no length", ["fit", "--config", str(CONFIGS / "fcn.yaml"), "--trainer.max_epochs=-1"], 2,
      "expected a run of known length for the cosine schedule, found max_epochs=-1"),
     *([("a GPU this machine does not have", ["fit", "--trainer.accelerator=gpu"], 2,

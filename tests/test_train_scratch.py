@@ -61,5 +61,5 @@ def test_a_diverging_plain_loop_stops_with_one_sentence(mnist_root, capsys):
                                "--model.lr=1e30", f"--data.data_dir={mnist_root}"])
     captured = capsys.readouterr()
     assert code == 1 and "train_scratch.py: error: training diverged" in captured.err
-    assert "(e.g. --model.lr=1e+29)" in captured.err and "Traceback" not in captured.err
+    assert "(e.g. --model.lr=0.1)" in captured.err and "Traceback" not in captured.err
     assert "val accuracy" not in captured.out and "test accuracy" not in captured.out  # nothing evaluated

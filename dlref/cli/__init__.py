@@ -104,6 +104,9 @@ class DlrefCLI(LightningCLI):
             raise UsageError(f"dlref fit expected at least one epoch and one step, found max_epochs="
                              f"{trainer.max_epochs}, max_steps={trainer.max_steps}; pass e.g. "
                              "--trainer.max_epochs=1 (a model that never trained must not spend the test set).")
+        if trainer.gradient_clip_val is not None and not trainer.gradient_clip_val >= 0:
+            raise UsageError(f"dlref fit expected --trainer.gradient_clip_val >= 0 (the largest gradient norm), found "
+                             f"{trainer.gradient_clip_val}; pass e.g. 1.0, or leave it out for no clipping.")
         schedule = self.model.hparams.schedule
         if schedule in ("cosine", "onecycle") and trainer.max_epochs in (None, -1) and trainer.max_steps in (None, -1):
             raise UsageError(f"dlref fit expected a run of known length for the {schedule} schedule, found "

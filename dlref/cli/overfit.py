@@ -87,9 +87,11 @@ def _check(args) -> None:
         if getattr(args, name) < 1:
             raise ValueError(f"dlref-overfit expected --{name.replace('_', '-')} >= 1, found {getattr(args, name)}; "
                              "pass a positive number.")
-    if not 0 <= args.dropout < 1 or not 0 <= args.weight_decay < math.inf:
-        raise ValueError(f"dlref-overfit expected 0 <= --dropout < 1 and a finite --weight-decay >= 0, found "
-                         f"{args.dropout} and {args.weight_decay}; pass e.g. --dropout 0.5.")
+    if not 0 <= args.dropout < 1:
+        raise ValueError(f"dlref-overfit expected 0 <= --dropout < 1, found {args.dropout}; pass e.g. --dropout 0.5.")
+    if not 0 <= args.weight_decay < math.inf:
+        raise ValueError(f"dlref-overfit expected a finite --weight-decay >= 0, found {args.weight_decay}; pass e.g. "
+                         "--weight-decay 0.01.")
 
 
 def main(argv=None) -> int:

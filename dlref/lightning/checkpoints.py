@@ -89,7 +89,9 @@ class AtomicCheckpointIO(TorchCheckpointIO):
 def load(path, map_location=None) -> dict:
     """``torch.load(path, weights_only=True)``, with one sentence when the file is unusable."""
     if not Path(path).is_file():
-        raise CheckpointError(f"expected a checkpoint file, found no file at {path}; check the --ckpt_path.")
+        found = "a folder" if Path(path).is_dir() else "no file"
+        raise CheckpointError(f"expected a checkpoint file, found {found} at {path}; check the --ckpt_path (e.g. "
+                              "runs/fcn/version_0/checkpoints/best.ckpt).")
     try:
         return torch.load(path, map_location=map_location or "cpu", weights_only=True)
     except pickle.UnpicklingError as error:
