@@ -197,7 +197,7 @@ def test_a_bad_input_is_one_sentence_and_writes_nothing(name, args, pattern, run
     assert sorted(p for p in tmp_path.rglob("*")) == files  # nothing written, nothing changed
 
 
-def test_predict_runs_on_one_device_with_the_runs_settings_and_other_commands_are_left_alone(run):
+def test_predict_test_and_validate_take_the_runs_settings_and_fit_is_left_alone(run):
     ckpt = str(run / "checkpoints" / "best.ckpt")
     completed = arguments(["predict", "--ckpt_path", ckpt])
     assert completed[:2] == ["predict", "--config"] and "--trainer.devices=1" in completed
@@ -205,7 +205,11 @@ def test_predict_runs_on_one_device_with_the_runs_settings_and_other_commands_ar
     assert arguments(["predict", "--trainer.devices=2", "--ckpt_path", ckpt])[1] == "--config"
     assert arguments(["predict", "--config", str(CONFIGS / "fcn.yaml"), "--ckpt_path", ckpt])[2:4] == [
         "--config", str(CONFIGS / "fcn.yaml")]  # a config of the same network, used as given
-    assert arguments(["test", "--ckpt_path", ckpt]) == ["test", "--ckpt_path", ckpt]
+    for command in ("test", "validate"):  # the run's settings too, on the devices they are given
+        completed = arguments([command, "--ckpt_path", ckpt])
+        assert completed[:2] == [command, "--config"] and '"limit": 6000' in completed[2]
+        assert "--trainer.devices=1" not in completed
+    assert arguments(["fit", "--ckpt_path", ckpt]) == ["fit", "--ckpt_path", ckpt]
 
 
 def test_the_core_load_needs_neither_lightning_nor_torchvision(run):
