@@ -23,7 +23,7 @@ from lightning.pytorch.callbacks import TQDMProgressBar
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
 from dlref.cli import predict as predictions
-from dlref.cli import runs
+from dlref.cli import runs, settings
 from dlref.cli.console import EpochBar, Summary, quiet
 from dlref.cli.errors import UsageError, debugging, run
 from dlref.cli.recipe import RUNS_DIR, TRAINER_DEFAULTS
@@ -99,19 +99,7 @@ class DlrefCLI(LightningCLI):
         return ckpt
 
     def before_fit(self) -> None:
-        trainer = self.trainer
-        if trainer.max_epochs == 0 or trainer.max_steps == 0:
-            raise UsageError(f"dlref fit expected at least one epoch and one step, found max_epochs="
-                             f"{trainer.max_epochs}, max_steps={trainer.max_steps}; pass e.g. "
-                             "--trainer.max_epochs=1 (a model that never trained must not spend the test set).")
-        if trainer.gradient_clip_val is not None and not trainer.gradient_clip_val >= 0:
-            raise UsageError(f"dlref fit expected --trainer.gradient_clip_val >= 0 (the largest gradient norm), found "
-                             f"{trainer.gradient_clip_val}; pass e.g. 1.0, or leave it out for no clipping.")
-        schedule = self.model.hparams.schedule
-        if schedule in ("cosine", "onecycle") and trainer.max_epochs in (None, -1) and trainer.max_steps in (None, -1):
-            raise UsageError(f"dlref fit expected a run of known length for the {schedule} schedule, found "
-                             f"max_epochs={trainer.max_epochs} (no limit); pass e.g. --trainer.max_epochs=20, or "
-                             "--model.schedule=none to train until you stop it.")
+        settings.check_fit(self.trainer, self.model.hparams)
         self._checked_ckpt()
         if runs.rank_zero():  # only rank 0 writes; another node would make a folder of its own here
             runs.check_writable(Path(self.trainer.log_dir or self.trainer.default_root_dir))
@@ -208,16 +196,6 @@ def _cli(args: list[str], run: bool = True) -> DlrefCLI:
     )
 
 
-def _check_ckpt_arg(args: list[str]) -> None:
-    """LightningCLI reads a --ckpt_path's hyper-parameters while it parses (the checkpoint's network wins
-    over the config's): read it through dlref's loader first, so a bad file is one sentence."""
-    for i, arg in enumerate(args):
-        path = arg.partition("=")[2] if arg.startswith("--ckpt_path=") else (
-            args[i + 1] if arg == "--ckpt_path" and i + 1 < len(args) else None)
-        if path and path not in ("last", "best", "hpc", "registry"):
-            check_checkpoint(load(path), path)
-
-
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if args[:1] == ["demo"]:  # the draw-a-digit page (dlref.demo) is not a LightningCLI subcommand
@@ -228,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
         quiet()
 
     def command() -> None:
-        _check_ckpt_arg(args)
+        settings.check_ckpt_arg(args)
         _cli(predictions.arguments([a for a in args if a not in ("--debug", "--verbose")]))
 
     code = run("dlref", command, debug=debugging(args))
