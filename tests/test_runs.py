@@ -39,10 +39,20 @@ def test_an_untrained_model_is_never_tested(mnist_root, tmp_path, capsys):
 def test_without_validation_no_model_is_chosen_and_the_test_set_is_not_used(stop, mnist_root, tmp_path, capsys):
     assert _fit(mnist_root, tmp_path, *stop) == 0
     captured = capsys.readouterr()
-    assert "no model was chosen on validation (none ran), so the test set was not used" in captured.out
+    assert "no model was chosen on validation (none ran, or no checkpoint was kept), so the test set was not used" \
+        in captured.out
+    assert "(training, no validation)" in captured.out or stop != ["--trainer.max_steps=3"]
     assert "monitored key" not in captured.err and "test accuracy" not in captured.out
     assert not list(tmp_path.rglob(runs.TEST_RESULTS))
     assert all(any(folder.iterdir()) for folder in tmp_path.rglob("version_*"))  # fast_dev_run writes none: removed
+
+
+def test_a_model_at_chance_is_not_tested(mnist_root, tmp_path, capsys):
+    # A rate far too high whose loss stays finite: the divergence guard has nothing to catch, the scores say it.
+    assert _fit(mnist_root, tmp_path, "--model.lr=100", "--model.schedule=none", "--model.momentum=0") == 0
+    out = capsys.readouterr().out
+    assert "about chance (10%): nothing was learned, so the test set was not used" in out
+    assert not list(tmp_path.rglob(runs.TEST_RESULTS))
 
 
 def test_a_command_that_fails_at_the_data_leaves_no_run_folder(mnist_root, tmp_path, capsys):

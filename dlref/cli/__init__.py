@@ -113,11 +113,18 @@ class DlrefCLI(LightningCLI):
                 callback.stop_before_test()
         if not self.config.fit.get("test_after_fit"):
             return
-        best = self.trainer.checkpoint_callback.best_model_path if self.trainer.checkpoint_callback else ""
-        if not best:  # no validation ran (max_steps within an epoch, limit_val_batches=0, fast_dev_run): no choice
+        callback = self.trainer.checkpoint_callback
+        best = callback.best_model_path if callback else ""
+        # The best score is not restored when a resumed run logs into a new folder: then it is not judged here.
+        score = float(callback.best_model_score) if best and callback.best_model_score is not None else None
+        chance = 1 / self.model.hparams.num_classes
+        why = ("no model was chosen on validation (none ran, or no checkpoint was kept)" if not best else
+               f"the best validation accuracy is {score:.1%}, about chance ({chance:.0%}): nothing was learned"
+               if score is not None and score < 1.5 * chance else "")  # e.g. a finite but far too high rate
+        if why:
             if self.trainer.is_global_zero:
-                print("dlref: no model was chosen on validation (none ran), so the test set was not used; validate "
-                      "with more steps, or test a checkpoint yourself with dlref test --ckpt_path PATH.", flush=True)
+                print(f"dlref: {why}, so the test set was not used; train longer or with another learning rate, or "
+                      "test a checkpoint yourself with dlref test --ckpt_path PATH.", flush=True)
             return
         self._test(best, runs.run_dir(best), lambda: self.trainer.test(
             self.model, datamodule=self.datamodule, ckpt_path=best, verbose=False, weights_only=True))

@@ -38,6 +38,7 @@ class Summary(pl.Callback):
         metrics = trainer.callback_metrics
         if trainer.sanity_checking or not trainer.is_global_zero or trainer.state.fn != "fit":
             return
+        self._validated = True
         if "val/acc" in metrics and hasattr(self, "_start"):
             line = (f"dlref: epoch {trainer.current_epoch + 1}/{trainer.max_epochs} val accuracy "
                     f"{metrics['val/acc'].item():.2%}, val loss {metrics['val/loss'].item():.4f} "
@@ -48,9 +49,9 @@ class Summary(pl.Callback):
     def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if trainer.is_global_zero and hasattr(self, "_first_epoch"):
             ran = trainer.current_epoch - self._first_epoch
+            what = "training and validation" if getattr(self, "_validated", False) else "training, no validation"
             print(f"dlref: fit ran {ran} epoch{'s' if ran != 1 else ''} in {time.perf_counter() - self._start:.1f} s"
-                  f" (training and validation), up to epoch {trainer.current_epoch} of {trainer.max_epochs}",
-                  flush=True)
+                  f" ({what}), up to epoch {trainer.current_epoch} of {trainer.max_epochs}", flush=True)
 
 
 class EpochBar(TQDMProgressBar):
