@@ -158,12 +158,14 @@ def test_without_images_the_test_set_is_predicted_with_the_runs_own_data_folder(
     assert predict(run, "--figures.enabled=false") == 0
     table = rows(run / "predictions.csv")
     assert len(table) == 10_000 and table[0]["path"] == "MNIST test set #0"
+    right = sum(row["label"] == row["prediction"] for row in table) / len(table)  # the true digit beside it
     out = capsys.readouterr().out
     assert "… and 9,980 more in the CSV" in out and "dlref: figures" not in out
     assert not (run / "predictions.png").exists() and not (tmp_path / "runs").exists()
     # Predicting the test set is a look at it: recorded and counted like a test.
     record = json.loads((run / "test_results.jsonl").read_text().splitlines()[-1])
     assert record["ckpt_path"].endswith("(dlref predict)") and f"test accuracy {record['test/acc']:.2%}" in out
+    assert abs(right - record["test/acc"]) < 1e-6
 
 
 BAD = [

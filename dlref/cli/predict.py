@@ -95,8 +95,10 @@ def _check_writable(folder: Path) -> None:
                        ) from None
 
 
-def _write_csv(folder: Path, names: list[str], P: torch.Tensor) -> tuple[Path, Path, Path]:
-    """``predictions.csv`` and the figures' paths, or the first ``predictions-N`` set of which no file exists."""
+def _write_csv(folder: Path, names: list[str], P: torch.Tensor, labels: list[int] | None = None
+               ) -> tuple[Path, Path, Path]:
+    """``predictions.csv`` and the figures' paths, or the first ``predictions-N`` set of which no file exists;
+    with ``labels`` (the test set's), a ``label`` column beside each prediction."""
     for n in itertools.count(1):
         stem = folder / ("predictions" if n == 1 else f"predictions-{n}")
         paths = (stem.with_suffix(".csv"), stem.with_suffix(".png"), stem.with_name(stem.name + "-layers.png"))
@@ -108,9 +110,10 @@ def _write_csv(folder: Path, names: list[str], P: torch.Tensor) -> tuple[Path, P
             continue
         with f:
             writer = csv.writer(f)
-            writer.writerow(["path", "prediction", *(f"p{k}" for k in range(P.shape[1]))])
-            for name, digit, p in zip(names, P.argmax(dim=1).tolist(), P.tolist()):
-                writer.writerow([name, digit, *p])
+            label = ["label"] if labels else []  # the test set's true digit
+            writer.writerow(["path", *label, "prediction", *(f"p{k}" for k in range(P.shape[1]))])
+            for k, (name, digit, p) in enumerate(zip(names, P.argmax(dim=1).tolist(), P.tolist())):
+                writer.writerow([name, *([labels[k]] if labels else []), digit, *p])
         return paths
 
 
@@ -146,7 +149,8 @@ def predict(trainer, kwargs: dict, draw: bool) -> None:
         X, names = datamodule.predict_X, [str(p) for p in datamodule.predict_paths]
     else:
         X, names = datamodule.test_X, [f"{datamodule.dataset} test set #{k}" for k in range(len(P))]
-    csv_path, page, layers = _write_csv(folder, names, P)
+    labels = None if datamodule.images is not None else datamodule.test_t.tolist()
+    csv_path, page, layers = _write_csv(folder, names, P, labels)
     network = model.hparams.network
     print(f"dlref: {network} from {ckpt} on {len(P):,} image{'s' if len(P) != 1 else ''}", flush=True)
     if datamodule.images is None:
