@@ -61,6 +61,7 @@ def test_a_command_that_fails_at_the_data_leaves_no_run_folder(mnist_root, tmp_p
     err = capsys.readouterr().err
     assert "holdout expected room for every one of the" in err and "least populated" not in err
     assert not list(tmp_path.rglob("version_*"))  # not even the empty event file TensorBoard's logger opened
+    assert not (tmp_path / "fcn").exists()  # nor the network's folder this first run made
 
 
 def test_fit_records_the_use_before_showing_it_and_a_resumed_finished_run_warns_and_counts(mnist_root, tmp_path,

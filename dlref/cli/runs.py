@@ -92,13 +92,15 @@ def claim_version(folder: Path, option: str = "--trainer.default_root_dir") -> i
     """The number of a new ``folder/version_N``, created here: ``mkdir`` is atomic, so two runs started
     at the same moment never share one."""
     try:
+        created = [p for p in (folder, *folder.parents) if not p.exists()][::-1]  # runs/, runs/fcn/ … made here
         folder.mkdir(parents=True, exist_ok=True)
         taken = [int(p.name[8:]) for p in folder.glob("version_*") if p.name[8:].isdigit()]
         version = max(taken, default=-1) + 1
         while True:
             try:
                 (folder / f"version_{version}").mkdir()
-                _CLAIMED.append(folder / f"version_{version}")  # release() removes it if the command leaves it empty
+                # release() removes it if the command leaves it empty, and then the folders made for it
+                _CLAIMED.extend([folder / f"version_{version}", *reversed(created)])
                 return version
             except FileExistsError:
                 version += 1
