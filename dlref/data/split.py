@@ -37,8 +37,8 @@ def holdout(labels: torch.Tensor, val_size: int | float, seed: int = 0, stratify
     if count is None or (isinstance(val_size, float) and not 0 < val_size < 1) or not 0 < count < n:
         raise ValueError(
             f"holdout expected a validation size that leaves examples on both sides of {n} (a count 0 < val_size < "
-            f"{n}, or a fraction 0 < val_size < 1), found val_size={val_size!r}; pass e.g. val_size=0.1"
-            f"{'' if n > 1 else ', and more data'}."
+            f"{n}, or a fraction 0 < val_size < 1), found val_size={val_size!r}; pass e.g. val_size=0.1 "
+            f"(--data.val_size=0.1){'' if n > 1 else ', and more data'}."
         )
     per_class = torch.unique(labels, return_counts=True)[1]
     classes = len(per_class)
