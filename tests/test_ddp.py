@@ -137,13 +137,18 @@ def test_two_process_ddp_fit_shards_the_data_and_evaluates_like_one_process(mnis
     _check_two_processes(mnist_root, out, tmp_path)
 
 
+def _free_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on, for the processes to meet at."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 @pytest.mark.slow
 def test_two_nodes_on_one_machine_train_like_two_processes(mnist_root, tmp_path):
     # Two "machines" of one process each, started as a cluster launcher (torchrun, SLURM) starts them: the
     # same command on each, told its node's rank and where to meet, on 127.0.0.1 with the gloo backend.
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = _free_port()
     out = tmp_path / "nodes"
     nodes = [subprocess.Popen(_fit_command(mnist_root, out, "--trainer.num_nodes=2", "--trainer.devices=1"),
                               cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -159,9 +164,7 @@ def test_two_nodes_on_one_machine_train_like_two_processes(mnist_root, tmp_path)
 @pytest.mark.slow
 def test_two_nodes_started_by_torchrun_train_like_two_processes(mnist_root, tmp_path):
     # The README's torchrun command, one per "machine", both on 127.0.0.1.
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = _free_port()
     out = tmp_path / "torchrun"
     fit = _fit_command(mnist_root, out, "--trainer.num_nodes=2", "--trainer.devices=1")[1:]  # after the python
     nodes = [subprocess.Popen([sys.executable, "-m", "torch.distributed.run", "--nnodes=2", "--nproc_per_node=1",

@@ -25,7 +25,7 @@ from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from dlref.cli import predict as predictions
 from dlref.cli import runs, settings
 from dlref.cli.console import EpochBar, Summary, quiet
-from dlref.cli.errors import UsageError, debugging, run
+from dlref.cli.errors import UsageError
 from dlref.cli.recipe import RUNS_DIR, TRAINER_DEFAULTS
 from dlref.lightning.checkpoints import LastCheckpoint, check_checkpoint, find_last, load
 from dlref.lightning.figures import Figures
@@ -216,9 +216,7 @@ def main(argv: list[str] | None = None) -> int:
         settings.check_ckpt_arg(args)
         _cli(predictions.arguments([a for a in args if a not in ("--debug", "--verbose")]))
 
-    code = run("dlref", command, debug=debugging(args))
-    runs.release(failed=code != 0)
-    return code
+    return runs.run_command("dlref", command, args)
 
 
 if __name__ == "__main__":

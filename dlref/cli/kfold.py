@@ -21,9 +21,9 @@ from pathlib import Path
 
 from dlref import figures
 from dlref.cli.console import quiet
-from dlref.cli.errors import UsageError, debugging, run
+from dlref.cli.errors import UsageError
 from dlref.cli.recipe import recipe
-from dlref.cli.runs import claim_version, release
+from dlref.cli.runs import claim_version, run_command
 from dlref.lightning.validation import SCHEMES, cross_validate, fold_settings
 
 RUNS = Path("runs") / "validate"
@@ -48,9 +48,7 @@ def parse_args(argv):
 
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    code = run("dlref-validate", lambda: _main(*parse_args(argv)), debug=debugging(argv))
-    release(failed=code != 0)  # a run folder the command claimed and left empty goes
-    return code
+    return run_command("dlref-validate", lambda: _main(*parse_args(argv)), argv)
 
 
 def _main(args, rest: list[str]) -> int:

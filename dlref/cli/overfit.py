@@ -29,9 +29,9 @@ import torch
 
 from dlref import figures
 from dlref.cli.console import quiet
-from dlref.cli.errors import UsageError, debugging, run
+from dlref.cli.errors import UsageError
 from dlref.cli.recipe import recipe
-from dlref.cli.runs import claim_version, release
+from dlref.cli.runs import claim_version, run_command
 from dlref.data.split import holdout
 from dlref.lightning.module import Classifier
 from dlref.lightning.validation import SplitDataModule, data_settings, fold_settings, train_and_validate
@@ -96,9 +96,7 @@ def _check(args) -> None:
 
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    code = run("dlref-overfit", lambda: _main(*parse_args(argv)), debug=debugging(argv))
-    release(failed=code != 0)  # a run folder the command claimed and left empty goes
-    return code
+    return run_command("dlref-overfit", lambda: _main(*parse_args(argv)), argv)
 
 
 def _main(args, rest: list[str]) -> int:

@@ -27,7 +27,7 @@ import lightning.pytorch as pl
 import yaml
 from lightning.pytorch.cli import SaveConfigCallback
 
-from dlref.cli.errors import RunError, UsageError
+from dlref.cli.errors import RunError, UsageError, debugging, run
 from dlref.cli.recipe import RUNS_DIR
 
 TEST_RESULTS = "test_results.jsonl"
@@ -57,6 +57,14 @@ def run_version(folder: Path) -> int | None:
         version = claim_version(folder)
         os.environ[VERSION_ENV] = str(version)
     return int(os.environ[VERSION_ENV]) if os.environ.get(VERSION_ENV) else None
+
+
+def run_command(command: str, fn, argv: list[str]) -> int:
+    """``errors.run`` of ``fn`` (its exit code, one sentence for a mistake), then ``release`` of the run
+    folders the command claimed: how ``dlref``, ``dlref-validate`` and ``dlref-overfit`` each end."""
+    code = run(command, fn, debug=debugging(argv))
+    release(failed=code != 0)
+    return code
 
 
 def release(failed: bool = False) -> None:
