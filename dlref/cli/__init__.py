@@ -116,11 +116,14 @@ class DlrefCLI(LightningCLI):
         callback = self.trainer.checkpoint_callback
         best = callback.best_model_path if callback else ""
         # The best score is not restored when a resumed run logs into a new folder: then it is not judged here.
-        score = float(callback.best_model_score) if best and callback.best_model_score is not None else None
+        score = callback.best_model_score if best else None
         chance = 1 / self.model.hparams.num_classes
-        why = ("no model was chosen on validation (none ran, or no checkpoint was kept)" if not best else
-               f"the best validation accuracy is {score:.1%}, about chance ({chance:.0%}): nothing was learned"
-               if score is not None and score < 1.5 * chance else "")  # e.g. a finite but far too high rate
+        why = ""
+        if not best:  # max_steps within the first epoch, limit_val_batches=0, fast_dev_run
+            why = "no model was chosen on validation (none ran, or no checkpoint was kept)"
+        elif score is not None and float(score) < 1.5 * chance:  # e.g. a finite but far too high rate
+            why = (f"the best validation accuracy is {float(score):.1%}, about chance ({chance:.0%}): nothing was "
+                   "learned")
         if why:
             if self.trainer.is_global_zero:
                 print(f"dlref: {why}, so the test set was not used; train longer or with another learning rate, or "

@@ -124,14 +124,14 @@ def _as_grey(image) -> torch.Tensor:
         return _grey(F.to_dtype(F.pil_to_tensor(image.convert("RGBA")), torch.float32, scale=True))
     image = torch.as_tensor(image)
     if image.dim() == 3 and image.shape[-1] in (3, 4):  # (H, W, RGB or RGBA), as numpy and PIL lay it out
-        return _grey(_as_grey_scale(image).permute(2, 0, 1))
+        return _grey(_unit_scale(image).permute(2, 0, 1))
     if image.dim() != 2:
         raise ImageError(f"expected an image of shape (H, W) or (H, W, 3 or 4), found shape {tuple(image.shape)}; "
                          "pass one picture, or a file path.")
-    return _as_grey_scale(image)
+    return _unit_scale(image)
 
 
-def _as_grey_scale(image: torch.Tensor) -> torch.Tensor:
+def _unit_scale(image: torch.Tensor) -> torch.Tensor:
     """An array's pixels on the 0..1 scale: uint8 0..255, a bool or 0/1 integer mask, or float 0..1."""
     if image.numel() == 0:
         raise ImageError(f"expected a picture, found an empty array of shape {tuple(image.shape)}; pass a picture.")
