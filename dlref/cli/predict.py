@@ -76,12 +76,8 @@ def arguments(args: list[str]) -> list[str]:
         if network:  # LightningCLI would build the checkpoint's network and drop the config's without a word
             check_checkpoint(load(ckpt), ckpt, network)
         return args
-    saved = runs.run_dir(ckpt) / "config.yaml"  # what SaveFitConfig wrote for the run's fit
-    try:
-        config = yaml.safe_load(saved.read_text()) if saved.is_file() else {}
-    except (OSError, yaml.YAMLError):
-        config = {}  # the defaults, then: the checkpoint still names the network
-    recipe = {k: config[k] for k in ("model", "data") if isinstance(config, dict) and isinstance(config.get(k), dict)}
+    config = runs.recorded_config(ckpt)  # {} when there is none: the checkpoint still names the network
+    recipe = {k: config[k] for k in ("model", "data") if isinstance(config.get(k), dict)}
     return [args[0], "--config", json.dumps(recipe), *args[1:]] if recipe else args
 
 

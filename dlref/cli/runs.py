@@ -165,10 +165,19 @@ KEEPS = {"trainer": ("max_epochs", "max_steps", "accumulate_grad_batches", "limi
          "data": ("dataset", "batch_size", "limit", "val_size", "seed", "shift")}
 
 
+def recorded_config(ckpt) -> dict:
+    """The whole recipe of the run ``ckpt`` belongs to (the config.yaml SaveFitConfig wrote), or ``{}``."""
+    path = run_dir(ckpt) / "config.yaml"
+    try:
+        config = yaml.safe_load(path.read_text()) if path.is_file() else {}
+    except (OSError, yaml.YAMLError):
+        return {}  # unreadable: the defaults then, as for a checkpoint kept outside its run
+    return config if isinstance(config, dict) else {}
+
+
 def _changes(ckpt: str, config, sections: tuple[str, ...]) -> tuple[list[str], Path]:
     """The settings of ``sections`` that differ from those of the run ``ckpt`` belongs to (its config.yaml)."""
-    recorded = run_dir(ckpt) / "config.yaml"  # the whole recipe of the run, written by SaveFitConfig
-    before = yaml.safe_load(recorded.read_text()) if recorded.is_file() else {}
+    recorded, before = run_dir(ckpt) / "config.yaml", recorded_config(ckpt)
     changed = []
     for section in sections:
         for key in KEEPS[section] if isinstance(before.get(section), dict) else ():
