@@ -20,9 +20,12 @@ from .model import Model
 
 NETWORKS = ("fcn", "cnn", "lstm")
 PREFIX = "model."  # the Lightning Classifier keeps its network as self.model
+MONITOR = "val/acc"  # what dlref fit chooses best.ckpt on
 
 
-def _read(path: Path, device) -> dict:
+def read(path, device: str | torch.device = "cpu") -> dict:
+    """The checkpoint at ``path`` as ``torch.load(weights_only=True)`` returns it, or one sentence saying why not."""
+    path = Path(path)
     if not path.is_file():
         found = "a folder" if path.is_dir() else "no file"
         raise FileNotFoundError(f"dlref.load expected a checkpoint file, found {found} at {path}; pass e.g. "
@@ -53,8 +56,12 @@ def load(path, device: str | torch.device = "cpu") -> Model:
     if not isinstance(path, (str, PathLike)):
         raise TypeError(f"dlref.load expected the path of a checkpoint file, found {type(path).__name__}; pass e.g. "
                         "runs/fcn/version_0/checkpoints/best.ckpt.")
-    path = Path(path)
-    checkpoint = _read(path, device)
+    return model_from(read(path, device), path).to(device)
+
+
+def model_from(checkpoint: dict, path="the checkpoint") -> Model:
+    """The network a checkpoint that ``read`` returned holds: its builder from the hyper-parameters, its weights
+    loaded, in eval mode and frozen (``load``'s model, on the checkpoint's device)."""
     hparams = checkpoint.get("hyper_parameters") if isinstance(checkpoint, dict) else None
     weights = checkpoint.get("state_dict") if isinstance(checkpoint, dict) else None
     if (not isinstance(hparams, dict) or not isinstance(weights, dict) or hparams.get("network") not in NETWORKS
@@ -70,4 +77,24 @@ def load(path, device: str | torch.device = "cpu") -> Model:
         raise ValueError(f"dlref.load found weights in {path} that do not fit its own hyper-parameters "
                          f"({hparams['network']} with {hparams.get('network_kwargs')}): "
                          f"{' '.join(str(error).split())[:200]}; the file was changed: pass another.") from None
-    return model.to(device).eval().requires_grad_(False)  # for predicting: no graph, .numpy() works
+    return model.eval().requires_grad_(False)  # for predicting: no graph, .numpy() works
+
+
+def chosen_on(checkpoint: dict, path) -> float | None:
+    """The validation accuracy (``val/acc``) of the checkpoint at ``path``, as Lightning's ``ModelCheckpoint`` recorded
+    it when it chose that file (``best.ckpt``); ``None`` when none is recorded for it (a ``last.ckpt``, whose weights
+    are not the best's, or a checkpoint saved by hand)."""
+    states = checkpoint.get("callbacks") if isinstance(checkpoint, dict) else None
+    for key, state in (states or {}).items():
+        if not (str(key).startswith("ModelCheckpoint") and f"'{MONITOR}'" in str(key) and isinstance(state, dict)):
+            continue
+        score, best = state.get("best_model_score"), state.get("best_model_path")
+        if score is not None and best and Path(best).name == Path(path).name:
+            return float(score)
+    return None
+
+
+def learned(accuracy: float, classes: int = 10) -> bool:
+    """Whether a model's accuracy is clearly above chance (1.5 × 1/classes): a finite but far too high learning rate
+    gives a model that learned nothing, whose test score would mean nothing."""
+    return accuracy >= 1.5 / classes

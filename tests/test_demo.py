@@ -4,6 +4,7 @@ what is checked is the plumbing; tests/test_demo_browser.py checks trained netwo
 
 import base64
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -17,17 +18,25 @@ from PIL import Image, ImageDraw
 import dlref
 from dlref.cli import main
 from dlref.data import digit
-from dlref.demo.models import Answer, NoNetworkError, answer_for, find_networks, newest_checkpoints
+from dlref.demo.models import Answer, NoNetworkError, answer_for, find_networks
 from dlref.figures.digits import layer_outputs
 
 
-def save_checkpoint(path: Path, network: str, **kwargs) -> Path:
-    """An untrained network in the form ``dlref.load`` reads (what ``dlref fit`` writes), at ``path``."""
+# The key under which Lightning's ModelCheckpoint keeps its state in a checkpoint, as dlref fit's best.ckpt has it.
+CHOSEN_BY = ("ModelCheckpoint{'monitor': 'val/acc', 'mode': 'max', 'every_n_train_steps': 0, 'every_n_epochs': 1, "
+             "'train_time_interval': None}")
+
+
+def save_checkpoint(path: Path, network: str, accuracy: float | None = None, **kwargs) -> Path:
+    """An untrained network in the form ``dlref.load`` reads (what ``dlref fit`` writes), at ``path``; with
+    ``accuracy``, the validation accuracy it was chosen on, recorded as ``dlref fit`` records it in best.ckpt."""
     torch.manual_seed(0)
     model = getattr(dlref.networks, network)(**kwargs)
     path.parent.mkdir(parents=True, exist_ok=True)
+    chosen = {} if accuracy is None else {"callbacks": {CHOSEN_BY: {
+        "best_model_score": torch.tensor(accuracy), "best_model_path": str(path.parent / "best.ckpt")}}}
     torch.save({"hyper_parameters": {"network": network, "network_kwargs": kwargs},
-                "state_dict": {f"model.{k}": v for k, v in model.state_dict().items()}}, path)
+                "state_dict": {f"model.{k}": v for k, v in model.state_dict().items()}, **chosen}, path)
     return path
 
 
@@ -48,14 +57,31 @@ def seven(tmp_path) -> Path:
     return tmp_path / "seven.png"
 
 
-def test_the_newest_best_checkpoint_of_each_network_is_found(runs):
-    newer = save_checkpoint(runs / "cnn" / "version_1" / "checkpoints" / "best.ckpt", "cnn")
-    os.utime(newer, (time.time() + 10, time.time() + 10))
+def test_the_best_run_of_each_network_is_shown_never_one_that_learned_nothing(runs, capsys):
+    best = save_checkpoint(runs / "cnn" / "version_1" / "checkpoints" / "best.ckpt", "cnn", accuracy=0.981)
+    newer = save_checkpoint(runs / "cnn" / "version_2" / "checkpoints" / "best.ckpt", "cnn", accuracy=0.104)
+    os.utime(newer, (time.time() + 10, time.time() + 10))  # the newest run: a quick experiment at lr=5 (chance)
     (runs / "lstm" / "version_7" / "checkpoints").mkdir(parents=True)
     (runs / "lstm" / "version_7" / "checkpoints" / "last.ckpt").write_bytes(b"")  # interrupted: no best.ckpt
-    found = newest_checkpoints(runs)
+    save_checkpoint(runs / "fcn" / "version_1" / "checkpoints" / "best.ckpt", "fcn", accuracy=0.09, hidden=32)
+    left_out = []
+    found = find_networks(runs, left_out=left_out)
     assert list(found) == ["fcn", "cnn", "lstm"]  # side by side in the slides' order
-    assert found["cnn"] == newer and found["lstm"].parts[-3] == "version_0"
+    assert found["cnn"].path == best and found["cnn"].accuracy == pytest.approx(0.981)
+    assert found["cnn"].about == f"{best} (validation accuracy 98.10%)"
+    assert found["lstm"].path.parts[-3] == "version_0" and found["lstm"].accuracy is None  # records none: still shown
+    assert found["fcn"].path.parts[-3] == "version_0"  # its only other run learned nothing
+    assert sorted(left_out) == [f"{runs / 'cnn/version_2/checkpoints/best.ckpt'} (val accuracy 10.4%, about chance)",
+                                f"{runs / 'fcn/version_1/checkpoints/best.ckpt'} (val accuracy 9.0%, about chance)"]
+    (runs / "cnn" / "version_1" / "checkpoints" / "best.ckpt").write_bytes(b"damaged")  # another run serves instead
+    assert find_networks(runs)["cnn"].path.parts[-3] == "version_0"
+
+
+def test_only_runs_that_learned_nothing_is_one_sentence_naming_them(tmp_path, capsys):
+    save_checkpoint(tmp_path / "runs" / "fcn" / "version_0" / "checkpoints" / "best.ckpt", "fcn", accuracy=0.1)
+    assert main(["demo", "--runs", str(tmp_path / "runs")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "found none (left out: " in err and "(val accuracy 10.0%, about chance)" in err
 
 
 def test_given_checkpoints_are_shown_instead_and_named_by_their_runs(runs):
@@ -92,13 +118,16 @@ def test_a_blank_canvas_shows_nothing(runs, tmp_path):
     assert answer.seen is None and answer.probabilities == {} and answer.layers == []
 
 
-def test_without_a_checkpoint_one_sentence_says_how_to_make_one(tmp_path, capsys):
+def test_without_a_checkpoint_one_sentence_says_how_to_make_one_as_the_readme_quotes_it(tmp_path, capsys,
+                                                                                          monkeypatch):
     with pytest.raises(NoNetworkError):
         find_networks(tmp_path)
-    assert main(["demo", "--runs", str(tmp_path)]) == 2
+    monkeypatch.chdir(tmp_path)  # as in a fresh clone: runs/ is relative
+    assert main(["demo"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("dlref demo: error: expected a trained network in ") and "make train" in err
     assert err.count("\n") == 1 and "Traceback" not in err
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    assert err.strip() in readme, f"the README quotes another message than {err.strip()!r}"
 
 
 def test_a_network_that_was_not_trained_is_one_sentence(runs, tmp_path, capsys):
@@ -170,3 +199,21 @@ def test_the_page_has_its_parts_and_talks_to_no_other_host(runs):
             "probabilities-lstm"} <= ids
     network = next(b for b in page.blocks.values() if getattr(b, "elem_id", None) == "network")
     assert network.value == "cnn"
+
+
+@pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_ctrl_c_and_sigterm_end_the_page_with_130_and_143_and_restore_the_handlers(runs, monkeypatch, capsys,
+                                                                                   signum, code):
+    needs_gradio()
+    from dlref.demo import page
+
+    def serve(blocks, host, port):  # the page is up; the signal arrives while it serves
+        os.kill(os.getpid(), signum)
+        time.sleep(5)
+        raise AssertionError("the signal did not stop the page")
+
+    monkeypatch.setattr(page, "serve", serve)
+    before = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    assert main(["demo", "--runs", str(runs)]) == code
+    assert capsys.readouterr().err.startswith(f"dlref demo: stopped by {'Ctrl-C (SIGINT)' if code == 130 else 'SIGTERM'}")
+    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == before

@@ -1,26 +1,33 @@
 """``dlref demo``: the draw-a-digit page on this machine (the optional extra: ``pip install -e '.[demo]'``).
 
-    dlref demo                                  # the newest run of each network in runs/, on 127.0.0.1:7860
+    dlref demo                                  # the best run of each network in runs/, on 127.0.0.1:7860
     dlref demo --ckpt runs/cnn/version_2/checkpoints/best.ckpt --port 8000
 
-A missing extra, no trained checkpoint or a port in use ends in one sentence and exit code 2.
+The best run is the one with the highest validation accuracy its ``best.ckpt`` records; a run that learned nothing
+(about chance) is left out, and the page names the checkpoint and accuracy of each network it shows. A missing
+extra, no trained checkpoint or a port in use ends in one sentence and exit code 2; Ctrl-C ends it with 130 and
+SIGTERM with 143, as every dlref command.
 """
 
 import argparse
 import os
+import signal
 import sys
 
 import torch
 
+from dlref.cli.errors import stop_on_signals
 from dlref.cli.recipe import RUNS_DIR
 from dlref.demo.models import find_networks
+from dlref.lightning.stop import Stopped
 
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="dlref demo", description="Draw a digit in the browser and watch every trained "
                                 "network classify it, layer by layer (Figures 1.5 and 1.6).")
-    p.add_argument("--runs", default=RUNS_DIR, help="folder of the runs: the newest best.ckpt of each network in "
-                   "RUNS/{fcn,cnn,lstm}/version_N/checkpoints/ is shown (default: %(default)s)")
+    p.add_argument("--runs", default=RUNS_DIR, help="folder of the runs: of each network in "
+                   "RUNS/{fcn,cnn,lstm}/version_N/checkpoints/, the best.ckpt with the highest validation accuracy is "
+                   "shown (default: %(default)s)")
     p.add_argument("--ckpt", action="append", default=[], metavar="PATH",
                    help="a checkpoint to show instead (repeat for several)")
     p.add_argument("--network", help="the network whose layers are shown first (default: cnn when there is one)")
@@ -44,7 +51,8 @@ def _import_page():
 
 
 def demo(args: argparse.Namespace) -> int:
-    networks = find_networks(args.runs, args.ckpt)  # first: no checkpoint is said before the slow import
+    left_out = []
+    networks = find_networks(args.runs, args.ckpt, left_out)  # first: no checkpoint is said before the slow import
     if args.network is not None and args.network not in networks:
         raise ValueError(f"expected --network to name a trained network ({', '.join(networks)}), found "
                          f"{args.network!r}; train it first (e.g. `make train MODEL={args.network}`) or leave "
@@ -52,7 +60,9 @@ def demo(args: argparse.Namespace) -> int:
     page = _import_page()
     torch.set_num_threads(1)  # one 28×28 digit through small networks: one thread answers soonest
     for network in networks.values():
-        print(f"dlref demo: {network.name} from {network.path}", flush=True)
+        print(f"dlref demo: {network.name} from {network.about}", flush=True)
+    for run in left_out:
+        print(f"dlref demo: left out {run}", flush=True)
     try:
         page.serve(page.build(networks, args.network), args.host, args.port)
     except OSError as error:
@@ -63,6 +73,8 @@ def demo(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(sys.argv[1:] if argv is None else argv)
+    before = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    stop_on_signals()  # Ctrl-C and SIGTERM end the page with 130 and 143
     try:
         return demo(args)
     except (ValueError, FileNotFoundError) as error:  # no network, no extra, a bad --ckpt (dlref.load), a taken port
@@ -70,9 +82,15 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"dlref demo: error: {error}", file=sys.stderr, flush=True)
         return 2
-    except KeyboardInterrupt:
-        print("dlref demo: stopped.", file=sys.stderr, flush=True)
-        return 0
+    except Stopped as stop:
+        print(f"dlref demo: {stop}", file=sys.stderr, flush=True)
+        return 128 + stop.signum
+    except KeyboardInterrupt:  # raised where no handler of ours ran (e.g. inside Gradio's start-up)
+        print("dlref demo: stopped by Ctrl-C (SIGINT).", file=sys.stderr, flush=True)
+        return 130
+    finally:
+        for signum, handler in before.items():
+            signal.signal(signum, handler)
 
 
 if __name__ == "__main__":

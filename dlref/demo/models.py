@@ -2,7 +2,7 @@
 (Figure 1.5) and, for the chosen one, what each layer makes of the digit (Figure 1.6). No gradio here: the
 page (``dlref.demo.page``) is the one file that imports it.
 
-    networks = find_networks("runs")          # {"fcn": Network(...), "cnn": ..., "lstm": ...}, newest run of each
+    networks = find_networks("runs")          # {"fcn": Network(...), "cnn": ..., "lstm": ...}, best run of each
     answer = answer_for(networks, "drawing.png", chosen="cnn")
     answer.probabilities["cnn"]               # {"0": p0, ..., "9": p9}
 """
@@ -18,7 +18,7 @@ from matplotlib import colormaps
 import dlref
 from dlref.data.images import ImageError, digit
 from dlref.figures.digits import INK, MAPS, as_picture, layer_outputs  # Figure 1.6's panels, drawn the same way
-from dlref.trained import NETWORKS
+from dlref.trained import NETWORKS, chosen_on, learned, model_from, read
 
 
 class NoNetworkError(ValueError):
@@ -30,6 +30,19 @@ class Network:
     name: str  # "cnn", or "cnn (version_3)" when two runs of one network are given
     path: Path  # its checkpoint
     model: dlref.Model
+    accuracy: float | None = None  # the validation accuracy it was chosen on, where the checkpoint records it
+
+    @property
+    def score(self) -> str:
+        """How good it is, as the page shows it under its probabilities."""
+        if self.accuracy is None:
+            return "no validation accuracy recorded for this checkpoint"
+        return f"validation accuracy {self.accuracy:.2%}"
+
+    @property
+    def about(self) -> str:
+        """Which run the page uses, and how good it is."""
+        return f"{self.path} ({self.score})"
 
 
 @dataclass
@@ -39,29 +52,49 @@ class Answer:
     layers: list[tuple[np.ndarray, str]] = field(default_factory=list)  # Figure 1.6: (RGB picture, caption) per layer
 
 
-def newest_checkpoints(runs) -> dict[str, Path]:
-    """``{network: best.ckpt}`` of the newest run of each network under ``runs/<network>/version_*/checkpoints/``."""
-    found = {}
+def best_checkpoints(runs) -> tuple[dict[str, Network], list[str]]:
+    """The best run of each network under ``runs/<network>/version_*/checkpoints/best.ckpt``: the highest validation
+    accuracy its checkpoint records (the newest among equals, or among runs that record none). A run that learned
+    nothing (about chance), or whose file cannot be read, is never chosen: it is listed in the second value."""
+    found, skipped = {}, []
     for network in NETWORKS:
-        candidates = sorted(Path(runs, network).glob("version_*/checkpoints/best.ckpt"), key=os.path.getmtime)
-        if candidates:
-            found[network] = candidates[-1]
-    return found
+        best = None  # (accuracy, path, checkpoint) of the best run so far; only one checkpoint held at a time
+        for path in sorted(Path(runs, network).glob("version_*/checkpoints/best.ckpt"), key=os.path.getmtime):
+            try:
+                checkpoint = read(path)
+            except ValueError:  # damaged: another run may still serve (the file is left as it is)
+                skipped.append(f"{path} (unreadable)")
+                continue
+            accuracy = chosen_on(checkpoint, path)
+            if accuracy is not None and not learned(accuracy):
+                skipped.append(f"{path} (val accuracy {accuracy:.1%}, about chance)")
+            elif best is None or (accuracy if accuracy is not None else -1.0) >= best[0]:
+                best = (accuracy if accuracy is not None else -1.0, path, checkpoint)
+        if best is not None:
+            _, path, checkpoint = best
+            found[network] = Network(network, path, model_from(checkpoint, path), chosen_on(checkpoint, path))
+    return found, skipped
 
 
-def find_networks(runs="runs", checkpoints=()) -> dict[str, Network]:
-    """The networks to show: the given ``checkpoints``, or else the newest run of each network in ``runs``."""
-    paths = {}
+def find_networks(runs="runs", checkpoints=(), left_out: list[str] | None = None) -> dict[str, Network]:
+    """The networks to show: the given ``checkpoints``, or else the best run of each network in ``runs``
+    (``best_checkpoints``; the runs it leaves out are added to ``left_out``)."""
+    networks, skipped = {}, []
     for path in map(Path, checkpoints):
         # runs/cnn/version_0/checkpoints/best.ckpt is "cnn"; a checkpoint kept elsewhere is named by its file
         name = path.parent.parent.parent.name if path.parent.name == "checkpoints" else path.stem
-        paths[f"{name} ({path.parent.parent.name})" if name in paths else name] = path
-    paths = paths or newest_checkpoints(runs)
-    if not paths:
+        name = f"{name} ({path.parent.parent.name})" if name in networks else name
+        checkpoint = read(path)
+        networks[name] = Network(name, path, model_from(checkpoint, path), chosen_on(checkpoint, path))
+    if not checkpoints:
+        networks, skipped = best_checkpoints(runs)
+        if left_out is not None:
+            left_out.extend(skipped)
+    if not networks:
+        left_out = f" (left out: {'; '.join(skipped)})" if skipped else ""
         raise NoNetworkError(f"expected a trained network in {runs}/{{fcn,cnn,lstm}}/version_N/checkpoints/"
-                             "best.ckpt, found none; train one with `make train` in the repository (or `dlref fit "
-                             "--config configs/fcn.yaml`), or pass --ckpt PATH.")
-    networks = {name: Network(name, path, dlref.load(path)) for name, path in paths.items()}
+                             f"best.ckpt, found none{left_out}; train one with `make train` (or MODEL=cnn, "
+                             "MODEL=lstm), or pass --ckpt PATH.")
     with torch.no_grad():  # the first call of a network is slow (lazy set-up in torch): not the learner's first stroke
         for network in networks.values():
             layer_outputs(network.model, torch.zeros(1, 1, 28, 28))

@@ -80,8 +80,12 @@ def build(networks: dict[str, Network], chosen: str | None = None):
                 gr.Markdown("**What the networks see**: 28×28, brought to MNIST's form")
                 seen = gr.HTML("", elem_id="seen")
         with gr.Row():
-            scores = [gr.Label(num_top_classes=10, label=f"{name}: probabilities", elem_id=f"probabilities-{name}")
-                      for name in names]
+            scores = []
+            for name in names:
+                with gr.Column():
+                    scores.append(gr.Label(num_top_classes=10, label=f"{name}: probabilities",
+                                           elem_id=f"probabilities-{name}"))
+                    gr.Markdown(f"`{networks[name].path}`  \n{networks[name].score}", elem_id=f"about-{name}")
         network = gr.Radio(names, value=chosen, label="Figure 1.6 for", elem_id="network")
         gr.Markdown("**What each layer makes of the digit** (each map scaled to its own range; the class scores "
                     "are the probabilities above)")
