@@ -13,7 +13,7 @@ MODEL ?= fcn
 ARGS ?=
 export DLREF_DATA_DIR ?= data
 
-.PHONY: setup train train-scratch test lint bench lessons gpu-check clean demo setup-demo
+.PHONY: setup train train-scratch test lint bench lessons notebook gpu-check clean demo setup-demo
 
 setup: $(STAMP)
 
@@ -50,8 +50,14 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(PY) scripts/bench.py $(ARGS)
 
+# make lessons: every lesson run, into lessons/rendered/ (to read); make notebook LESSON=01: your notebook to work in,
+# lessons/01_….ipynb, made once and never replaced.
 lessons: $(STAMP)
 	$(PY) lessons/render.py $(ARGS)
+
+LESSON ?=
+notebook: $(STAMP)
+	$(PY) lessons/render.py --notebook $(LESSON)
 
 # The device check runs with the interpreter already on a GPU machine (PYTHON=python3): no .venv, no network.
 OUT ?= gpu-check

@@ -13,6 +13,7 @@ import re
 import time
 from pathlib import Path
 
+import jupytext
 import nbformat
 import pytest
 
@@ -107,11 +108,15 @@ def test_each_lesson_runs_top_to_bottom_within_its_budget(lesson, mnist_root, mo
     render = _load("lessons_render", LESSONS / "render.py")
     monkeypatch.setenv("DLREF_DATA_DIR", str(mnist_root))
     monkeypatch.delenv("DLREF_LESSONS_FULL", raising=False)  # the defaults: the sizes the budget is for
+    mine = tmp_path / lesson.with_suffix(".ipynb").name  # a notebook of the learner's where the rendering goes
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("answer = 42  # mine")]), mine)
+    before = mine.read_bytes()
     start = time.perf_counter()
     code = render.main([lesson.name[:2], "--out", str(tmp_path)])  # as `make lessons` runs it
     seconds = time.perf_counter() - start
     assert code == 0, f"{lesson.name} stopped at a cell that raised (its traceback above)"
-    notebook = nbformat.read(tmp_path / lesson.with_suffix(".ipynb").name, as_version=4)
+    assert mine.read_bytes() == before, "make lessons replaced a notebook with the learner's edits"
+    notebook = nbformat.read(tmp_path / f"{lesson.stem}-2.ipynb", as_version=4)
     outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.get("outputs", [])]
     text = "\n".join(o.get("text", "") + o.get("data", {}).get("text/plain", "") for o in outputs)
     assert not [o for o in outputs if o.output_type == "error"]
@@ -126,5 +131,43 @@ def test_each_lesson_runs_top_to_bottom_within_its_budget(lesson, mnist_root, mo
 def test_render_refuses_a_selection_that_names_no_lesson(tmp_path, capsys):
     render = _load("lessons_render", LESSONS / "render.py")
     assert render.main(["99", "--out", str(tmp_path)]) == 2
-    assert "no lesson" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "expected a lesson whose name starts with 99, found none" in err and "01, 02" in err
     assert not list(tmp_path.iterdir())
+
+
+def test_rendering_never_replaces_a_notebook_with_edits_and_goes_where_no_learner_works(tmp_path):
+    render = _load("lessons_render", LESSONS / "render.py")
+    assert render.RENDERED != LESSONS and render.RENDERED.parent == LESSONS  # make lessons: lessons/rendered/
+    lesson = LESSON_FILES[0]
+    rendered = jupytext.read(lesson)
+    path = tmp_path / lesson.with_suffix(".ipynb").name
+    assert render.save(rendered, path) == path
+    assert render.save(jupytext.read(lesson), path) == path  # our own, unedited: replaced
+    assert not (tmp_path / f"{lesson.stem}-2.ipynb").exists()
+    mine = nbformat.read(path, as_version=4)  # the learner adds a cell of their own and saves
+    mine.cells.append(nbformat.v4.new_code_cell("answer = 42  # mine"))
+    nbformat.write(mine, path)
+    assert render.save(jupytext.read(lesson), path) == tmp_path / f"{lesson.stem}-2.ipynb"
+    assert nbformat.read(path, as_version=4).cells[-1].source == "answer = 42  # mine"
+    jupyter = tmp_path / "other.ipynb"  # a notebook that jupytext or Jupyter wrote: no fingerprint of ours
+    nbformat.write(jupytext.read(lesson), jupyter)
+    before = jupyter.read_bytes()
+    assert render.save(jupytext.read(lesson), jupyter) == tmp_path / "other-2.ipynb" and jupyter.read_bytes() == before
+
+
+def test_make_notebook_makes_the_learners_notebook_once_and_then_keeps_it(tmp_path, monkeypatch, capsys):
+    render = _load("lessons_render", LESSONS / "render.py")
+    lesson = LESSON_FILES[0]
+    path, made = render.new_notebook(lesson, tmp_path)
+    assert made and path == tmp_path / lesson.with_suffix(".ipynb").name
+    notebook = nbformat.read(path, as_version=4)
+    assert "jupytext" not in notebook.metadata and any("import check" in c.source for c in notebook.cells)
+    notebook.cells[0].source += "\nmy note"
+    nbformat.write(notebook, path)
+    before = path.read_bytes()
+    assert render.new_notebook(lesson, tmp_path) == (path, False) and path.read_bytes() == before
+    monkeypatch.setattr(render, "LESSONS", tmp_path)  # main() as `make notebook LESSON=01` runs it, in tmp_path
+    monkeypatch.setattr(render, "lessons", lambda: [lesson])
+    assert render.main(["--notebook", "01"]) == 0 and path.read_bytes() == before
+    assert "kept (yours, as it is)" in capsys.readouterr().out
