@@ -41,13 +41,39 @@ def identity(x: torch.Tensor) -> torch.Tensor:
     return x
 
 
+NAMES = ("relu", "sigmoid", "tanh", "softmax", "identity")
+
+
+def activation(activate, owner: str = "Layer"):
+    """What a layer's ``activate`` argument stands for, checked when the layer is built: a function (or an
+    ``nn.Module`` instance) as it is, one of dlref's by its name (``"relu"``), an ``nn.Module`` class built for you
+    (``nn.ReLU`` → ``nn.ReLU()``); anything else is one sentence naming ``activate``."""
+    if isinstance(activate, str):
+        if activate not in NAMES:
+            raise ValueError(f"{owner} expected activate to be a function or one of dlref's activations "
+                             f"{', '.join(map(repr, NAMES))}, found {activate!r}; pass e.g. activate=dlref.relu.")
+        return globals()[activate]
+    if isinstance(activate, type) and issubclass(activate, nn.Module):
+        try:
+            return activate()  # nn.ReLU → nn.ReLU(), as torch users write it in nn.Sequential
+        except TypeError:
+            raise TypeError(f"{owner} expected activate to be a function or a module, found the class "
+                            f"{activate.__name__}, which needs arguments; pass an instance, e.g. "
+                            f"activate={activate.__name__}(...).") from None
+    if isinstance(activate, type) or not callable(activate):
+        found = f"the class {activate.__name__}" if isinstance(activate, type) else type(activate).__name__
+        raise TypeError(f"{owner} expected activate to be a function such as dlref.relu (or a module such as "
+                        f"nn.ReLU()), found {found}; pass e.g. activate=dlref.relu.")
+    return activate
+
+
 class Activation(nn.Module):
     """An activation as a layer of its own, ``Y = activate(X)``: for a network that applies it after
     a pooling layer rather than inside the ``ConvLayer`` (see ``dlref.networks.cnn``)."""
 
     def __init__(self, activate=relu):
         super().__init__()
-        self.activate = activate
+        self.activate = activation(activate, "Activation")
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         return self.activate(X)

@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .activations import relu
+from .activations import activation, relu
 from .errors import check_float
 
 
@@ -52,7 +52,8 @@ class ConvLayer(nn.Module):
                 f"in_channels={in_channels}, out_channels={out_channels}, kernel_size={self.kernel_size}, "
                 f"stride={self.stride}, padding={self.padding}; pass e.g. ConvLayer(1, 32, 3, padding=1)."
             )
-        self.in_channels, self.out_channels, self.activate = in_channels, out_channels, activate
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.activate = activation(activate, "ConvLayer")
         self.W = nn.Parameter(torch.empty(out_channels, in_channels, *self.kernel_size,
                                           memory_format=torch.channels_last))
         self.B = nn.Parameter(torch.empty(out_channels))

@@ -14,7 +14,7 @@ import math
 import torch
 from torch import nn
 
-from .activations import relu
+from .activations import activation, relu
 from .errors import check_features
 
 
@@ -29,7 +29,7 @@ class Layer(nn.Module):
                 f"out_features={out_features}; pass the number of inputs and outputs."
             )
         self.in_features, self.out_features = in_features, out_features
-        self.activate = activate
+        self.activate = activation(activate, "Layer")
         self.W = nn.Parameter(torch.empty(out_features, in_features))
         self.B = nn.Parameter(torch.empty(out_features))
         self.reset_parameters()

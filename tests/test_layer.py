@@ -95,3 +95,20 @@ def test_non_positive_sizes_are_refused():
 def test_the_usual_shape_and_type_slips_get_the_fix_that_fits(call, error, words):
     with pytest.raises(error, match=words):
         call()
+
+
+def test_activate_is_checked_when_the_layer_is_built():
+    X = torch.tensor([[-1.0, 2.0]])
+    assert torch.equal(dlref.Layer(2, 2, activate="relu").activate(X), dlref.relu(X))  # one of dlref's, by name
+    built = dlref.Layer(2, 2, activate=torch.nn.ReLU)  # torch's class, as in nn.Sequential: built for you
+    assert isinstance(built.activate, torch.nn.ReLU) and isinstance(built(X), torch.Tensor)
+    assert dlref.ConvLayer(1, 2, 3, activate="tanh").activate is dlref.tanh
+    with pytest.raises(ValueError, match=r"Layer expected activate to be a function or one of dlref's activations "
+                                         r"'relu', 'sigmoid', 'tanh', 'softmax', 'identity', found 'Relu'"):
+        dlref.Layer(2, 2, activate="Relu")
+    with pytest.raises(TypeError, match=r"Layer expected activate to be a function such as dlref.relu .*found int"):
+        dlref.Layer(2, 2, activate=3)
+    with pytest.raises(TypeError, match=r"found the class Layer"):
+        dlref.Layer(2, 2, activate=dlref.Layer)
+    with pytest.raises(TypeError, match=r"Activation expected activate .*found the class PReLUOf, which needs"):
+        dlref.Activation(type("PReLUOf", (torch.nn.PReLU,), {"__init__": lambda self, size: super().__init__()}))
