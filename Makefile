@@ -59,10 +59,11 @@ LESSON ?=
 notebook: $(STAMP)
 	$(PY) lessons/render.py --notebook $(LESSON)
 
-# The device check runs with the interpreter already on a GPU machine (PYTHON=python3): no .venv, no network.
+# The device check runs with the interpreter already on a GPU machine (PYTHON=python3): no .venv, no network,
+# nothing the GPU image lacks (docs/gpu-check.md). ARGS=--quick is its smoke run; a PYTHONPATH given is kept.
 OUT ?= gpu-check
 gpu-check:
-	PYTHONPATH=$(CURDIR) $(PYTHON) scripts/gpu_check.py --out $(OUT)
+	PYTHONPATH=$(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH)) $(PYTHON) scripts/gpu_check.py --out $(OUT) $(ARGS)
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache

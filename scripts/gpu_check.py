@@ -14,17 +14,30 @@ network, and is sized for at most 8 minutes. It writes ``OUT/gpu-check.md`` and 
    batches sliced there, the clock stopped while testing).
 
 Without CUDA every GPU row says "not measured" and the report is still written: CI runs it that way.
+Nothing on its path imports what the GPU image lacks (jsonargparse, hydra, gradio, …): ``tests/test_gpu_check.py``
+runs it with those packages made unimportable. ``ARGS=--quick`` is its smoke run.
 """
 
 import argparse
+import importlib.util
 import json
+import os
 import re
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import torch
+# What the check imports besides the standard library, all on the GPU image: one sentence names any missing.
+NEEDS = {"torch": "torch", "torchvision": "torchvision", "lightning": "lightning", "torchmetrics": "torchmetrics",
+         "sklearn": "scikit-learn", "matplotlib": "matplotlib", "yaml": "pyyaml", "pytest": "pytest"}
+missing = [package for module, package in NEEDS.items() if importlib.util.find_spec(module) is None]
+if missing or sys.version_info < (3, 10):
+    sys.exit(f"gpu-check: expected Python >= 3.10 with {', '.join(NEEDS.values())}, found {sys.executable} (Python "
+             f"{sys.version.split()[0]}) {'without ' + ', '.join(missing) if missing else 'too old'}; pass an "
+             "interpreter that has them: make gpu-check PYTHON=python3 on the GPU image, or PYTHON=.venv/bin/python.")
+
+import torch  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # scripts/benchmarks, also without the project installed
 from benchmarks import accuracy, gpu, harness, layers  # noqa: E402
@@ -35,10 +48,19 @@ ROOT = Path(__file__).resolve().parent.parent
 TARGET = 0.99
 
 
+def gpu_test_files() -> list[str]:
+    """The test files that hold ``gpu``-marked tests. Only they are collected: a test module that needs a package
+    the GPU image lacks (the demo's, the lessons') cannot stop the check, and collecting them costs nothing."""
+    return sorted(str(path.relative_to(ROOT)) for path in (ROOT / "tests").glob("test_*.py")
+                  if "mark.gpu" in path.read_text())
+
+
 def gpu_tests(seconds: int) -> dict:
-    """The ``gpu``-marked tests, run by pytest in a subprocess with this interpreter."""
-    done = subprocess.run([sys.executable, "-m", "pytest", "-m", "gpu", "-q", "-p", "no:cacheprovider", "tests"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=seconds)
+    """The ``gpu``-marked tests, run by pytest in a subprocess with this interpreter (a failed CUDA test cannot
+    leave this process's device or sync-debug state behind), without third-party pytest plugins."""
+    done = subprocess.run([sys.executable, "-m", "pytest", "-m", "gpu", "-q", "-p", "no:cacheprovider",
+                           *gpu_test_files()], cwd=ROOT, capture_output=True, text=True, timeout=seconds,
+                          env={**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"})
     summary = (done.stdout.strip().splitlines() or [""])[-1]
     counts = {word: int(n) for n, word in re.findall(r"(\d+) (passed|failed|skipped|error|deselected)", summary)}
     return harness.figure("gpu-marked tests (pytest -m gpu)", summary or f"exit {done.returncode}", "all pass",
@@ -73,18 +95,23 @@ def main(argv=None) -> int:
              ("layers", lambda: [r for r in layers.run(settings, device) if "LSTM" in r["name"]]
               if device == "cuda" else [harness.figure("LSTMLayer vs cuDNN nn.LSTM", harness.NOT_MEASURED)]),
              ("accuracy", lambda: [time_to_accuracy(device)])]
+
+    def write() -> str:
+        machine["load_after"] = harness.load_average()
+        machine["seconds"] = round(time.perf_counter() - start, 1)
+        (out / "gpu-check.json").write_text(json.dumps({"machine": machine, "rows": rows}, indent=1, default=str))
+        report = harness.markdown(rows, machine, "device check")
+        (out / "gpu-check.md").write_text(report)
+        return report
+
     for section, step in steps:
-        print(f"gpu-check: {section} …", file=sys.stderr, flush=True)
+        print(f"gpu-check: {section} … ({time.perf_counter() - start:.0f} s)", file=sys.stderr, flush=True)
         try:
             rows += [{"section": section, **row} for row in step()]
         except Exception as error:  # one failed part must not lose the others' figures
             rows.append({"section": section, **harness.figure(f"{section}: failed", f"{type(error).__name__}: "
                                                                f"{str(error).splitlines()[0][:300]}")})
-    machine["load_after"] = harness.load_average()
-    machine["seconds"] = round(time.perf_counter() - start, 1)
-    (out / "gpu-check.json").write_text(json.dumps({"machine": machine, "rows": rows}, indent=1, default=str))
-    report = harness.markdown(rows, machine, "device check")
-    (out / "gpu-check.md").write_text(report)
+        report = write()  # after each section: a run stopped at its time limit keeps what it measured
     print(report)
     print(f"gpu-check: {machine['seconds']:.0f} s; wrote {out / 'gpu-check.md'} and {out / 'gpu-check.json'}",
           file=sys.stderr)
