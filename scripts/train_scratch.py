@@ -47,7 +47,8 @@ def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", choices=("fcn", "cnn", "lstm", "cnn_fast"), default="fcn",
                         help="the recipe, configs/<model>.yaml (default: fcn)")
-    parser.epilog = "Other options are those of `dlref fit`, e.g. --trainer.max_epochs=3 --data.limit=10000."
+    parser.epilog = ("Other options: the --model.* and --data.* options of `dlref fit` (e.g. --model.lr=0.05 "
+                     f"--data.limit=10000), and of its trainer's, {', '.join(RUNS)}.")
     return parser.parse_known_args(argv)
 
 
@@ -57,7 +58,8 @@ def main(argv=None) -> int:
     if "--verbose" not in argv:
         quiet()
     rest = [a for a in argv if a not in ("--debug", "--verbose")]
-    return run("train_scratch.py", lambda: _main(*parse_args(rest)), debug=debugging(argv))
+    return run("train_scratch.py", lambda: _main(*parse_args(rest)), debug=debugging(argv),
+               help_command="python scripts/train_scratch.py --help")
 
 
 # The trainer options the slide's loop carries out; any other would be read and silently ignored.

@@ -20,7 +20,8 @@ from pathlib import Path
 import lightning.pytorch as pl
 import pytest
 
-from dlref.cli import main
+from dlref.cli import main, runs
+from dlref.cli.errors import UsageError
 from dlref.cli.runs import TEST_RESULTS
 from dlref.lightning import Classifier, MNISTDataModule
 
@@ -158,6 +159,7 @@ def test_two_nodes_on_one_machine_train_like_two_processes(mnist_root, tmp_path)
     outputs = [node.communicate(timeout=300)[0] for node in nodes]
     assert [node.returncode for node in nodes] == [0, 0], "\n".join(o[-3000:] for o in outputs)
     assert "test accuracy" in outputs[0] and "test accuracy" not in outputs[1]  # rank 0 reports
+    assert not any("terminate called" in o for o in outputs)  # the group taken down in order (runs.end_process_group)
     _check_two_processes(mnist_root, out, tmp_path)
 
 
@@ -173,4 +175,24 @@ def test_two_nodes_started_by_torchrun_train_like_two_processes(mnist_root, tmp_
              for node in range(2)]
     outputs = [node.communicate(timeout=300)[0] for node in nodes]
     assert [node.returncode for node in nodes] == [0, 0], "\n".join(o[-3000:] for o in outputs)
+    assert not any("terminate called" in o for o in outputs)  # scripts/torchrun_repeat.py runs this 10 times
     _check_two_processes(mnist_root, out, tmp_path)
+
+
+@pytest.mark.parametrize("ends", ["done", "failed"])
+def test_a_command_takes_its_process_group_down_in_order(ends, tmp_path, monkeypatch, capsys):
+    # Left to the interpreter's exit, a process whose group another still uses can abort ("terminate called
+    # without an active exception") and leave its launcher waiting; every command ends its group itself.
+    import torch.distributed as dist
+
+    dist.init_process_group("gloo", store=dist.FileStore(str(tmp_path / "store"), 1), rank=0, world_size=1)
+    waited, barrier = [], dist.barrier
+    monkeypatch.setattr(dist, "barrier", lambda *a, **k: (waited.append(True), barrier(*a, **k)))
+
+    def command():
+        if ends == "failed":
+            raise UsageError("a mistake")
+
+    assert runs.run_command("dlref", command, []) == (0 if ends == "done" else 2)
+    assert not dist.is_initialized()
+    assert waited == ([True] if ends == "done" else [])  # after a failure the others may be gone: no wait

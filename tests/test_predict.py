@@ -152,6 +152,28 @@ def test_a_prediction_prints_a_table_writes_the_csv_and_figures_and_overwrites_n
     assert (run / "predictions-3.csv").is_file() and len(rows(csv_path)) == 2
 
 
+def test_an_unquoted_glob_the_shell_expanded_is_taken_as_the_images(run, tmp_path, capsys):
+    # `--data.images my_digits/*`: the shell hands dlref every file; as a quoted glob, the images among them.
+    mine = tmp_path / "my_digits"
+    mine.mkdir()
+    for d in (1, 4, 8):
+        draw(d).save(mine / f"{d}.png")
+    (mine / "notes.txt").write_text("not a digit")
+    assert predict(run, "--data.images", *sorted(map(str, mine.iterdir())), "--figures.enabled=false") == 0
+    assert [Path(row["path"]).name for row in rows(run / "predictions.csv")] == ["1.png", "4.png", "8.png"]
+    assert "unrecognized arguments" not in capsys.readouterr().err
+
+
+def test_last_for_predict_takes_the_newest_last_checkpoint_and_says_so_not_resuming(run, tmp_path, capsys):
+    draw(7).save(tmp_path / "7.png")
+    assert main(["predict", "--ckpt_path", "last", f"--trainer.default_root_dir={tmp_path}",
+                 f"--data.images={tmp_path / '7.png'}", "--figures.enabled=false"]) == 0
+    captured = capsys.readouterr()
+    last = run / "checkpoints" / "last.ckpt"
+    assert f"dlref: predicting with {last}, the newest last.ckpt of fcn (--ckpt_path last)" in captured.err
+    assert "resuming" not in captured.err and f"dlref: fcn from {last} on 1 image" in captured.out
+
+
 def test_without_images_the_test_set_is_predicted_with_the_runs_own_data_folder(run, tmp_path, monkeypatch, capsys):
     monkeypatch.delenv("DLREF_DATA_DIR", raising=False)
     monkeypatch.chdir(tmp_path)  # no ./data here: only the run's config.yaml says where MNIST is

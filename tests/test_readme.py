@@ -8,9 +8,11 @@ skipped (in CI, where the data is always present, the conftest fails it instead)
 
 import doctest
 import re
+import sys
 from pathlib import Path
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+REPO = Path(__file__).resolve().parent.parent
+README = REPO / "README.md"
 FENCE = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 
@@ -41,3 +43,38 @@ def test_every_python_block_of_the_readme_runs_as_written(request, monkeypatch):
         result = runner.run(test, clear_globs=False)
         assert result.failed == 0, f"the README block at line {line} does not print what it shows (see above)"
         namespace = test.globs  # a DocTest runs in a copy: the next block starts from what this one left
+
+
+# The entry points a fresh clone has only in .venv/bin/ (the README never activates the venv).
+ENTRY_POINTS = ("dlref", "dlref-validate", "dlref-overfit", "dlref-download", "python", "python3", "torchrun", "pytest",
+                "ruff", "jupytext")
+
+
+def test_every_command_line_of_the_readme_runs_on_a_fresh_clone():
+    bare = []
+    for number, line in enumerate(README.read_text().splitlines(), 1):
+        words = line.split()
+        if line.startswith("    ") and words and words[0] in ENTRY_POINTS:
+            if not (words[0].endswith(":") or len(words) > 1 and words[1].endswith(":")):  # printed output
+                bare.append(f"README.md:{number}: {line.strip()}")
+    assert not bare, "write .venv/bin/... (a fresh clone has no such command on its PATH):\n" + "\n".join(bare)
+
+
+def test_the_quoted_missing_config_sentence_is_the_one_printed(capsys, monkeypatch):
+    from dlref.cli import main
+
+    monkeypatch.chdir(REPO)  # make train runs in the repository: configs/ is where it looks
+    assert main(["fit", "--config", "configs/CNN.yaml"]) == 2  # what `make train MODEL=CNN` runs
+    printed = capsys.readouterr().err.strip()
+    assert printed.startswith("dlref: error: ") and f"    {printed}" in README.read_text().splitlines()
+
+
+def test_the_memory_check_trains_the_epochs_the_readme_says():
+    sys.path.insert(0, str(REPO / "scripts"))
+    try:
+        import memory_epochs
+    finally:
+        sys.path.remove(str(REPO / "scripts"))
+    limit, val = memory_epochs.LIMIT, memory_epochs.VAL_SIZE
+    assert f"(`--limit {limit}`: {limit - val:,} training images each, {val} validating)" in " ".join(
+        README.read_text().split())

@@ -2,17 +2,25 @@
 before the result is shown, a run whose record cannot be written is not tested, and a re-test is announced."""
 
 import csv
+import errno
 import json
+import os
+import re
 import shutil
 import threading
 from pathlib import Path
 
+import lightning.pytorch as pl
 import pytest
+import torch
 
-from dlref.cli import main, runs
+from dlref.cli import DlrefCLI, main, runs
 from dlref.cli.runs import claim_version
+from dlref.data import write_idx
+from dlref.data.mnist import TEST_IMAGES, TEST_LABELS, TRAIN_IMAGES, TRAIN_LABELS
 
-FCN = Path(__file__).resolve().parent.parent / "configs" / "fcn.yaml"
+REPO = Path(__file__).resolve().parent.parent
+FCN = REPO / "configs" / "fcn.yaml"
 
 
 def _fit(root, out, *extra):
@@ -72,9 +80,9 @@ def test_fit_records_the_use_before_showing_it_and_a_resumed_finished_run_warns_
     [first] = _records(run)
     assert first["ckpt_path"].endswith("version_0/checkpoints/best.ckpt")
     assert f"test accuracy {first['test/acc']:.2%}" in out and "use 1 of this run's test set, recorded in" in out
-    # Resuming the finished run trains nothing and tests the same best checkpoint again: said, and counted
-    # in the run the checkpoint belongs to, not in the new log folder.
-    assert _fit(mnist_root, tmp_path, "--ckpt_path", "last") == 0
+    # Resuming the finished run (named: `last` passes over finished runs) trains nothing and tests the same best
+    # checkpoint again: said, and counted in the run the checkpoint belongs to, not in the new log folder.
+    assert _fit(mnist_root, tmp_path, "--ckpt_path", str(run / "checkpoints" / "last.ckpt")) == 0
     captured = capsys.readouterr()
     assert "already been used 1 time(s)" in captured.err and "use 2 of this run's test set" in captured.out
     assert len(_records(run)) == 2 and not _records(tmp_path / "fcn" / "version_1")
@@ -138,7 +146,8 @@ def test_a_runs_own_config_starts_a_new_run_and_leaves_the_old_one_as_it_was(mni
 def test_a_resume_with_other_settings_is_refused(change, words, mnist_root, tmp_path, capsys):
     assert _fit(mnist_root, tmp_path) == 0
     capsys.readouterr()
-    assert _fit(mnist_root, tmp_path, "--ckpt_path", "last", *change) == 2
+    last = str(tmp_path / "fcn" / "version_0" / "checkpoints" / "last.ckpt")
+    assert _fit(mnist_root, tmp_path, "--ckpt_path", last, *change) == 2
     err = capsys.readouterr().err
     assert "expected the settings of the run it resumes, found " in err and words in err, err
     assert words in err and "Traceback" not in err and "; resume with that run's own settings (--config" in err
@@ -147,7 +156,8 @@ def test_a_resume_with_other_settings_is_refused(change, words, mnist_root, tmp_
 
 def test_a_run_without_a_schedule_can_be_extended_by_resuming(mnist_root, tmp_path, capsys):
     assert _fit(mnist_root, tmp_path, "--model.schedule=none") == 0
-    assert _fit(mnist_root, tmp_path, "--model.schedule=none", "--ckpt_path", "last", "--trainer.max_epochs=2") == 0
+    last = str(tmp_path / "fcn" / "version_0" / "checkpoints" / "last.ckpt")
+    assert _fit(mnist_root, tmp_path, "--model.schedule=none", "--ckpt_path", last, "--trainer.max_epochs=2") == 0
     assert "fit ran 1 epoch" in capsys.readouterr().out  # the second epoch, in this process
 
 
@@ -169,10 +179,119 @@ def test_validate_takes_the_runs_split_and_refuses_another(mnist_root, tmp_path,
     with open(tmp_path / "fcn" / "version_0" / "metrics.csv") as f:
         logged = max(float(row["val/acc"]) for row in csv.DictReader(f) if row["val/acc"])
     capsys.readouterr()
+    run = {path: path.read_bytes() for path in (tmp_path / "fcn" / "version_0").rglob("*") if path.is_file()}
     # No --config: the run's own data settings (600 images, 100 for validation), so the run's own score.
     assert main(["validate", "--ckpt_path", best, f"--data.data_dir={mnist_root}",
                  "--trainer.enable_progress_bar=false"]) == 0
     assert f"val accuracy {logged:.2%}" in capsys.readouterr().out
+    # It prints its result and writes nothing, as the README says: the run folder is as the fit left it.
+    assert {path: path.read_bytes() for path in (tmp_path / "fcn" / "version_0").rglob("*") if path.is_file()} == run
+    assert "`dlref validate` prints its result and writes nothing" in (REPO / "README.md").read_text()
     assert main(["validate", "--ckpt_path", best, f"--data.data_dir={mnist_root}", "--data.seed=1"]) == 2
     err = capsys.readouterr().err
     assert "expected the data split of the run it evaluates, found --data.seed=1 where the run had 0" in err
+
+
+# --- small digits of the test's own: the command line's wiring, in seconds ------------------------------------------
+
+
+def _digits(root: Path, n_train: int = 400, n_test: int = 100) -> Path:
+    """A small MNIST in ``root/MNIST/raw``: digit d is a bright row (row 4 + 2·d) in noise, learned in an epoch."""
+    raw, g = root / "MNIST" / "raw", torch.Generator().manual_seed(0)
+    raw.mkdir(parents=True)
+    for n, images, labels in ((n_train, TRAIN_IMAGES, TRAIN_LABELS), (n_test, TEST_IMAGES, TEST_LABELS)):
+        t = torch.arange(n) % 10
+        X = torch.randint(0, 60, (n, 28, 28), generator=g, dtype=torch.uint8)
+        X[torch.arange(n), 4 + 2 * t] = 255
+        write_idx(raw / images, X)
+        write_idx(raw / labels, t.to(torch.uint8))
+    return root
+
+
+def _small(root, out, *extra) -> int:
+    """``dlref fit`` of the FCN recipe on ``_digits``: 300 training images (5 steps an epoch), 100 validating."""
+    return main(["fit", "--config", str(FCN), f"--data.data_dir={root}", "--data.val_size=100",
+                 "--model.network_kwargs={'hidden': 16}", f"--trainer.default_root_dir={out}",
+                 "--figures.enabled=false", *extra])
+
+
+class Fail(pl.Callback):
+    """Fails a fit as its second epoch starts, after the first epoch's checkpoints: ``disk`` as a full disk would,
+    ``nan`` with weights made NaN, which the divergence guard catches."""
+
+    def __init__(self, how: str = "disk"):
+        self.how = how
+
+    def on_train_epoch_start(self, trainer, pl_module):
+        if trainer.current_epoch == 1 and self.how == "disk":
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), "last.ckpt")
+        if trainer.current_epoch == 1 and self.how == "nan":
+            with torch.no_grad():
+                for W in pl_module.parameters():
+                    W.fill_(float("nan"))
+
+
+def test_last_resumes_the_newest_run_whose_fit_did_not_finish_and_says_why(tmp_path, capsys, monkeypatch):
+    root = _digits(tmp_path / "data")
+    monkeypatch.chdir(tmp_path)  # runs/ here, named as the README names them
+    stop = ["--trainer.callbacks+=killer.Killer", "--trainer.callbacks.points=step:7",
+            f"--trainer.callbacks.marker_dir={tmp_path}", "--trainer.callbacks.signal=SIGINT"]
+    assert _small(root, "runs", "--trainer.max_epochs=3", *stop) == 130  # stopped in epoch 2: version_0
+    assert _small(root, "runs", "--trainer.max_epochs=1") == 0  # a newer run, finished: version_1
+    capsys.readouterr()
+    assert _small(root, "runs", "--trainer.max_epochs=3", "--ckpt_path", "last") == 0
+    said = ("dlref: resuming runs/fcn/version_0/checkpoints/last.ckpt: the newest fcn run whose fit did not finish "
+            "(stopped, killed or crashed); the newer version_1 finished")
+    assert said in capsys.readouterr().err
+    assert said in (REPO / "README.md").read_text()  # the README quotes it as printed
+    assert (tmp_path / "runs" / "fcn" / "version_2" / runs.FIT_FINISHED).is_file()
+    # version_2 went on from version_0 and finished: nothing is left to resume, and the sentence says how to extend.
+    assert _small(root, "runs", "--trainer.max_epochs=3", "--ckpt_path", "last") == 2
+    err = capsys.readouterr().err
+    assert ("found only finished ones (version_1, version_2); start a new run without --ckpt_path, or extend one "
+            "without a schedule by passing its checkpoint and more epochs, e.g. --ckpt_path "
+            "runs/fcn/version_2/checkpoints/last.ckpt --trainer.max_epochs=40.") in err
+    assert not (tmp_path / "runs" / "fcn" / "version_3").exists()
+
+
+def test_a_fit_that_fails_or_diverges_leaves_no_run_folder_and_the_next_takes_its_number(tmp_path, capsys):
+    root, out = _digits(tmp_path / "data"), tmp_path / "runs"
+    for _ in range(2):  # the issue's two diverged runs
+        assert _small(root, out, "--trainer.max_epochs=2", "--model.lr=1e30") == 1
+    assert "training diverged" in capsys.readouterr().err and not out.exists()
+    # A divergence after the first epoch's checkpoints: a resume would diverge again at the same step, so it goes too.
+    assert _small(root, out, "--trainer.max_epochs=3", "--trainer.callbacks+=test_runs.Fail",
+                  "--trainer.callbacks.how=nan") == 1
+    assert "training diverged" in capsys.readouterr().err and not out.exists()
+    assert _small(root, out, "--trainer.max_epochs=1") == 0
+    assert [p.name for p in (out / "fcn").iterdir()] == ["version_0"]
+
+
+def test_a_fit_that_crashes_after_a_checkpoint_keeps_it_and_last_resumes_it(tmp_path, capsys):
+    root, out = _digits(tmp_path / "data"), tmp_path / "runs"
+    assert _small(root, out, "--trainer.max_epochs=3", "--trainer.callbacks+=test_runs.Fail") == 1  # disk full
+    run = out / "fcn" / "version_0"
+    assert "No space left on device" in capsys.readouterr().err
+    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["best.ckpt", "last.ckpt"]
+    assert not (run / runs.FIT_FINISHED).exists()
+    assert _small(root, out, "--trainer.max_epochs=3", "--ckpt_path", "last") == 0
+    assert f"dlref: resuming {run / 'checkpoints' / 'last.ckpt'}: the newest fcn run" in capsys.readouterr().err
+
+
+def test_a_log_gets_a_line_per_epoch_and_a_bar_counts_from_epoch_1_without_cursor_codes(tmp_path, capsys):
+    root = _digits(tmp_path / "data")
+    assert _small(root, tmp_path / "a", "--trainer.max_epochs=2") == 0  # pytest's stdout is not a terminal
+    out = capsys.readouterr().out
+    assert "dlref: epoch 1/2 val accuracy" in out and "dlref: epoch 2/2 val accuracy" in out
+    assert "\x1b[" not in out and "it/s" not in out  # no bar and no cursor movement in a log
+    assert _small(root, tmp_path / "b", "--trainer.max_epochs=2", "--trainer.enable_progress_bar=true") == 0
+    out = capsys.readouterr().out
+    assert "Epoch 1/2: 100%" in out and "Epoch 2/2: 100%" in out
+    assert not re.search(r"Epoch \d+:", out) and "\x1b[" not in out  # never "Epoch 0:", no ESC[A from a second bar
+
+
+def test_dlref_help_lists_every_subcommand_demo_too(capsys):
+    assert main(["--help"]) == 0
+    listed = re.findall(r"^  (\w+) +\S", capsys.readouterr().out, re.M)
+    assert listed == ["fit", "validate", "test", "predict", "demo"]
+    assert set(listed) == {*DlrefCLI.subcommands(), "demo"}  # a subcommand LightningCLI adds must be listed

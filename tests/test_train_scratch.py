@@ -63,3 +63,11 @@ def test_a_diverging_plain_loop_stops_with_one_sentence(mnist_root, capsys):
     assert code == 1 and "train_scratch.py: error: training diverged" in captured.err
     assert "(e.g. --model.lr=0.1)" in captured.err and "Traceback" not in captured.err
     assert "val accuracy" not in captured.out and "test accuracy" not in captured.out  # nothing evaluated
+
+
+def test_a_parse_error_points_to_the_scripts_own_help(tmp_path, capsys):  # make train-scratch ARGS="--epochs 1"
+    assert train_scratch.main(["--epochs", "1", f"--data.data_dir={tmp_path}"]) == 2
+    err = capsys.readouterr().err
+    assert "train_scratch.py: error: unrecognized arguments: --epochs 1" in err
+    assert "(dlref calls it --trainer.max_epochs)" in err and "Traceback" not in err
+    assert "(python scripts/train_scratch.py --help lists every option)" in err and "dlref fit --help" not in err

@@ -24,19 +24,27 @@ from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
 from dlref.cli import predict as predictions
 from dlref.cli import runs, settings
-from dlref.cli.console import EpochBar, Summary, quiet
+from dlref.cli.console import EpochBar, Summary, quiet, terminal
 from dlref.cli.errors import UsageError
 from dlref.cli.recipe import RUNS_DIR, TRAINER_DEFAULTS
-from dlref.lightning.checkpoints import LastCheckpoint, check_checkpoint, find_last, load
+from dlref.lightning.checkpoints import LastCheckpoint, check_checkpoint, load
 from dlref.lightning.figures import Figures
 from dlref.lightning.mnist import MNISTDataModule
 from dlref.lightning.module import Classifier
 from dlref.lightning.stop import GracefulStop
 
+# What each subcommand does, for `dlref --help` and each one's own --help; `demo` is run by main() itself.
+SUBCOMMANDS = {
+    "fit": "train a config, then test the checkpoint chosen on validation once",
+    "validate": "score a checkpoint on its run's validation images; prints the result, writes nothing",
+    "test": "score a chosen checkpoint on the test set, recorded in its run folder",
+    "predict": "classify your own images of digits (or the test set) with a checkpoint",
+}
+DEMO = "the draw-a-digit page, on http://127.0.0.1:7860 (make demo installs what it needs)"
+
 # Two checkpoint callbacks: the best model by validation accuracy (what `test` evaluates), and the
 # last state (what `--ckpt_path last` resumes), written at every epoch end and, with
 # --last.every_n_steps=N, every N steps.
-SUBCOMMANDS = ("fit", "validate", "test", "predict")
 CHECKPOINT = dict(monitor="val/acc", mode="max", save_top_k=1, save_last=False, filename="best",
                   auto_insert_metric_name=False)
 
@@ -44,11 +52,19 @@ CHECKPOINT = dict(monitor="val/acc", mode="max", save_top_k=1, save_last=False, 
 class DlrefCLI(LightningCLI):
     _subcommand = "fit"  # the subcommand whose parser is being built (LightningCLI builds one per subcommand)
 
-    # Private, and the one kept: the only hook that says which subcommand's parser is being built, so that
+    # Private, and kept: the only hook that says which subcommand's parser is being built, so that
     # --test_after_fit exists for fit alone.
     def _prepare_subcommand_parser(self, klass, subcommand: str, **kwargs) -> LightningArgumentParser:
         self._subcommand = subcommand
         return super()._prepare_subcommand_parser(klass, subcommand, **kwargs)
+
+    # Private, and kept for the same reason: LightningCLI puts the hyper-parameters of a --ckpt_path file over
+    # the command's own before any public hook. A fit keeps the model it was asked for, so that a resume with
+    # other settings is refused (runs.check_resume) rather than silently undone.
+    def _parse_ckpt_path(self) -> None:
+        subcommand = self.config.get("subcommand")
+        self._asked_model = self.config[subcommand].model.clone() if subcommand == "fit" else None
+        super()._parse_ckpt_path()
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         parser.add_lightning_class_args(pl.callbacks.ModelCheckpoint, "checkpoint")
@@ -62,7 +78,11 @@ class DlrefCLI(LightningCLI):
     def before_instantiate_classes(self) -> None:
         config = self.config[self.subcommand] if self.subcommand else self.config
         if self.subcommand in ("test", "validate", "predict"):
-            config.trainer.logger = False  # they write into the run they evaluate, never a new version_N
+            config.trainer.logger = False  # test and predict write into the run they evaluate: never a new version_N
+        if config.trainer.enable_progress_bar is None and not terminal():  # a log or a pipe: a line per epoch
+            for bar in self.trainer_defaults["callbacks"]:  # (Summary), not a bar; the recipe's settings unchanged
+                if isinstance(bar, TQDMProgressBar):
+                    bar.disable()
         if config.trainer.enable_progress_bar is False:  # Lightning refuses a bar it was told not to show
             self.trainer_defaults["callbacks"] = [c for c in self.trainer_defaults["callbacks"]
                                                   if not isinstance(c, TQDMProgressBar)]
@@ -85,17 +105,22 @@ class DlrefCLI(LightningCLI):
         config = self.config_init[self.subcommand]
         config["weights_only"] = True  # never full unpickling, whatever was asked
         ckpt, network = config.get("ckpt_path"), self.model.hparams.network
-        if ckpt == "last":
-            # The newest last.ckpt of this network; the resumed run logs into a new version folder,
-            # so the interrupted run's logs and checkpoints stay as they were.
-            ckpt = str(find_last(self.trainer.loggers[0].save_dir if self.trainer.loggers else RUNS_DIR, network))
-            config["ckpt_path"] = self.config[self.subcommand]["ckpt_path"] = ckpt
-            print(f"dlref: resuming from {ckpt}", file=sys.stderr)
+        if ckpt == "last":  # fit's: validate, test and predict have theirs from predict.arguments
+            # The newest run whose fit did not finish; the resume logs into a new version folder, so the
+            # interrupted run's logs and checkpoints stay as they were.
+            path, why = runs.resume_point(self.trainer.loggers[0].save_dir if self.trainer.loggers else RUNS_DIR,
+                                          network)
+            ckpt = config["ckpt_path"] = self.config[self.subcommand]["ckpt_path"] = str(path)
+            if runs.rank_zero():
+                print(f"dlref: resuming {path}: {why}", file=sys.stderr, flush=True)
         if ckpt:
             checkpoint = load(ckpt)
             check_checkpoint(checkpoint, ckpt, network)
             if self.subcommand == "fit":  # a resume goes on with the settings the run was made with
-                runs.check_resume(ckpt, checkpoint, dict(self.model.hparams), self.config.fit)
+                asked = getattr(self, "_asked_model", None)
+                asked = dict(self.model.hparams) if asked is None else {
+                    **asked.as_dict(), "network_kwargs": dict(asked.network_kwargs or {})}  # as Classifier keeps it
+                runs.check_resume(ckpt, checkpoint, asked, self.config.fit)
         return ckpt
 
     def before_fit(self) -> None:
@@ -107,6 +132,12 @@ class DlrefCLI(LightningCLI):
             self.datamodule.check_test_set()
 
     def after_fit(self) -> None:
+        # The fit ended as planned (a stopped, killed or crashed one never gets here): said in its run folder, so
+        # that --ckpt_path last passes over it.
+        last = next((Path(c.dirpath, "last.ckpt") for c in self.trainer.callbacks if isinstance(c, LastCheckpoint)
+                     and c.dirpath), None)
+        if self.trainer.is_global_zero and last is not None and last.is_file():
+            runs.record_fit_end(runs.run_dir(last), self.trainer)
         # The model is chosen on validation (the best checkpoint); the test set is then used once.
         for callback in self.trainer.callbacks:
             if isinstance(callback, GracefulStop):
@@ -185,6 +216,7 @@ class DlrefCLI(LightningCLI):
 
 
 def _cli(args: list[str], run: bool = True) -> DlrefCLI:
+    settings.check_config_args(args)  # a missing recipe, named with those there are (also for recipe())
     # main() hands over sys.argv itself (less --debug): not the mistake this warning is about.
     warnings.filterwarnings("ignore", message="LightningCLI's args parameter is intended")
     return DlrefCLI(
@@ -199,11 +231,26 @@ def _cli(args: list[str], run: bool = True) -> DlrefCLI:
         save_config_callback=runs.SaveFitConfig,
         save_config_kwargs={"overwrite": False},
         # A parse error raises instead of printing the whole usage: dlref.cli.errors makes it one sentence.
-        parser_kwargs={"exit_on_error": False, **{name: {"exit_on_error": False} for name in SUBCOMMANDS}},
+        parser_kwargs={"exit_on_error": False,
+                       **{name: {"exit_on_error": False, "description": f"dlref {name}: {what}."}
+                          for name, what in SUBCOMMANDS.items()}},
         seed_everything_default=0,
         args=args,
         run=run,
     )
+
+
+def usage() -> str:
+    """``dlref --help``: every subcommand, ``demo`` included, in one line each."""
+    width = max(map(len, [*SUBCOMMANDS, "demo"]))
+    lines = [f"  {name:<{width}}  {what}" for name, what in [*SUBCOMMANDS.items(), ("demo", DEMO)]]
+    return "\n".join([
+        f"usage: dlref {{{','.join([*SUBCOMMANDS, 'demo'])}}} [options]", "",
+        "The slides' networks on MNIST: train, evaluate and use them. configs/*.yaml are the recipes.", "",
+        "subcommands:", *lines, "",
+        "dlref SUBCOMMAND --help lists a subcommand's options. --debug shows a traceback instead of one sentence; "
+        "--verbose shows Lightning's own messages.",
+    ])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -212,14 +259,23 @@ def main(argv: list[str] | None = None) -> int:
         from dlref.demo.cli import main as demo
 
         return demo(args[1:])
+    if args in (["-h"], ["--help"]):  # LightningCLI's own lists the Trainer's methods and not demo
+        print(usage())
+        return 0
     if "--verbose" not in args:
         quiet()
+    first = next((a for a in args if a not in ("--debug", "--verbose")), None)
+    help_command = f"dlref {first} --help" if first in SUBCOMMANDS else "dlref --help"
 
     def command() -> None:
+        if first is None or not first.startswith("-") and first not in SUBCOMMANDS:
+            raise UsageError(f"expected a subcommand, one of {', '.join([*SUBCOMMANDS, 'demo'])}, found "
+                             f"{repr(first) if first else 'none'}; run e.g. dlref fit --config configs/fcn.yaml "
+                             "(dlref --help says what each does).")
         settings.check_ckpt_arg(args)
         _cli(predictions.arguments([a for a in args if a not in ("--debug", "--verbose")]))
 
-    return runs.run_command("dlref", command, args)
+    return runs.run_command("dlref", command, args, help_command)
 
 
 if __name__ == "__main__":

@@ -1,15 +1,18 @@
-"""What a run prints: the network in one line, the progress bar counting epochs from 1, a line per
-epoch when the bar is off, the epochs this process ran. Third-party banners, tips and deprecation
-notices stay off the console unless ``--verbose`` is given (``quiet``).
+"""What a run prints: the network in one line, the progress bar counting epochs from 1 on a terminal, a
+line per epoch when the bar is off (by default in a log or a pipe), the epochs this process ran.
+Third-party banners, tips and deprecation notices stay off the console unless ``--verbose`` is given
+(``quiet``).
 """
 
 import logging
 import re
+import sys
 import time
 import warnings
 
 import lightning.pytorch as pl
 from lightning.pytorch.callbacks import TQDMProgressBar
+from lightning.pytorch.callbacks.progress.tqdm_progress import Tqdm
 
 
 def describe(model) -> str:
@@ -44,7 +47,10 @@ class Summary(pl.Callback):
                     f"{metrics['val/acc'].item():.2%}, val loss {metrics['val/loss'].item():.4f} "
                     f"({time.perf_counter() - self._start:.1f} s)")
             bar = trainer.progress_bar_callback
-            bar.print(line) if bar is not None else print(line, flush=True)  # above the bar, not through it
+            if bar is not None and bar.is_enabled:
+                bar.print(line)  # above the bar, not through it
+            else:
+                print(line, flush=True)
 
     def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if trainer.is_global_zero and hasattr(self, "_first_epoch"):
@@ -56,19 +62,32 @@ class Summary(pl.Callback):
 
 class EpochBar(TQDMProgressBar):
     """Lightning's progress bar, counting epochs from 1 as every dlref line and figure does, without a bar for
-    the two validation batches Lightning checks before training."""
+    the two validation batches Lightning checks before training. Off a terminal (a log file, a pipe) the
+    validation bar is off too: drawn below the epoch's, it moves the cursor up (``ESC[A``), which a log keeps."""
 
     def init_sanity_tqdm(self):
-        bar = super().init_sanity_tqdm()
-        bar.disable = True
-        return bar
+        return Tqdm(disable=True)  # as Lightning's own stand-in bar: nothing drawn, not even at its start
+
+    def init_validation_tqdm(self):
+        if self.trainer.state.fn == "fit" and not terminal():
+            return Tqdm(disable=True)
+        return super().init_validation_tqdm()
 
     def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        super().on_train_epoch_start(trainer, pl_module)
-        self.train_progress_bar.set_description(f"Epoch {trainer.current_epoch + 1}/{trainer.max_epochs}")
+        # Not Lightning's own, which draws the bar once as "Epoch 0" before any description could change it.
+        bar, total = self.train_progress_bar, self.total_train_batches
+        of = f"/{trainer.max_epochs}" if trainer.max_epochs not in (None, -1) else ""
+        bar.set_description(f"Epoch {trainer.current_epoch + 1}{of}", refresh=False)
+        bar.reset(total=total)  # drawn here, already named
+        bar.initial = 0
 
     def get_metrics(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> dict:
         return {k: v for k, v in super().get_metrics(trainer, pl_module).items() if k != "v_num"}
+
+
+def terminal() -> bool:
+    """Whether the console is a terminal: progress bars there, a line per epoch in a log or a pipe."""
+    return sys.stdout.isatty()
 
 
 def quiet() -> None:

@@ -46,8 +46,15 @@ def _out_of_memory(error: BaseException) -> bool:
         isinstance(error, RuntimeError) and ("can't allocate memory" in text or "out of memory" in text))
 
 
-def parse_error(message: str, command: str) -> str:
-    """jsonargparse's several lines about an option, as one sentence: the option, what it takes, what it got."""
+# Options other tools name so, and where dlref has them: a first try such as `--epochs 3` gets the right name.
+USUAL = {"--epochs": "--trainer.max_epochs", "--max_epochs": "--trainer.max_epochs", "--lr": "--model.lr",
+         "--batch-size": "--data.batch_size", "--batch_size": "--data.batch_size", "--seed": "--seed_everything",
+         "--data_dir": "--data.data_dir", "--data-dir": "--data.data_dir"}
+
+
+def parse_error(message: str, help_command: str) -> str:
+    """jsonargparse's several lines about an option, as one sentence: the option, what it takes, what it got, and
+    the ``--help`` of the command that was run (``help_command``, e.g. ``dlref predict --help``)."""
     key = re.search(r'(?:Parser key|key) "([^"]+)"', message)
     given = re.search(r"(?:Given value|Got value): (.*)", message)
     kinds = []  # "int", "None", "one of '16-mixed', 'bf16-mixed'" …, in the order jsonargparse tried them
@@ -57,17 +64,22 @@ def parse_error(message: str, command: str) -> str:
     if key and given:
         expected = " or ".join(dict.fromkeys(kinds)) or "another value"
         return (f"expected --{key.group(1)} to be {expected}, found {given.group(1).strip()!r}; fix the value "
-                "(dlref fit --help lists every option and its type).")
+                f"({help_command} lists every option and its type).")
     first = " ".join(message.split())
-    return f"{first.rstrip('.')}; check the option's name and value (dlref fit --help lists every option)."
+    unknown = re.search(r"unrecognized arguments: (\S+)", first)
+    usual = USUAL.get(unknown.group(1).split("=")[0]) if unknown else None
+    hint = f" (dlref calls it {usual})" if usual else ""
+    return f"{first.rstrip('.')}; check the option's name{hint} and value ({help_command} lists every option)."
 
 
 def _say(command: str, message: str) -> None:
     print(f"{command}: error: {message}", file=sys.stderr, flush=True)
 
 
-def run(command: str, fn: Callable[[], int | None], lr_option: str = "--model.lr=", debug: bool = False) -> int:
-    """``fn()``'s exit code (0 for ``None``), or the code and sentence of what stopped it."""
+def run(command: str, fn: Callable[[], int | None], lr_option: str = "--model.lr=", debug: bool = False,
+        help_command: str | None = None) -> int:
+    """``fn()``'s exit code (0 for ``None``), or the code and sentence of what stopped it; a parse error points
+    to ``help_command`` (default ``COMMAND --help``), the help of the command that was run."""
     try:
         return fn() or 0
     except SystemExit as stop:  # argparse prints its own one-line error; --help exits 0
@@ -75,7 +87,7 @@ def run(command: str, fn: Callable[[], int | None], lr_option: str = "--model.lr
     except argparse.ArgumentError as error:  # jsonargparse, told not to exit (dlref.cli._cli)
         if debug:
             raise
-        _say(command, parse_error(str(error), command))
+        _say(command, parse_error(str(error), help_command or f"{command} --help"))
         return 2
     except Stopped as stop:
         print(f"{command}: {stop}", file=sys.stderr, flush=True)

@@ -1,6 +1,7 @@
 """``dlref predict`` — the Training slide's last line, ``model.predict(newX)``, from the command line.
 
     dlref predict --ckpt_path runs/fcn/version_0/checkpoints/best.ckpt --data.images 'my_digits/*.png'
+    dlref predict --ckpt_path runs/fcn/version_0/checkpoints/best.ckpt --data.images my_digits/*  # the shell's list
     dlref predict --ckpt_path runs/fcn/version_0/checkpoints/best.ckpt      # the test set: a recorded use
 
 It runs on one device unless ``--trainer.devices`` says otherwise. Without ``--config`` the data
@@ -20,6 +21,7 @@ A later prediction from the same run writes ``predictions-2.csv``, ``predictions
 import csv
 import itertools
 import json
+import sys
 import tempfile
 import warnings
 from pathlib import Path
@@ -30,9 +32,12 @@ import yaml
 from dlref import figures
 from dlref.cli import runs
 from dlref.cli.errors import RunError, UsageError
-from dlref.lightning.checkpoints import check_checkpoint, load
+from dlref.cli.recipe import RUNS_DIR
+from dlref.data.images import SUFFIXES
+from dlref.lightning.checkpoints import check_checkpoint, find_last, load
 
 SHOWN = 20  # rows of the printed table; every row is in the CSV
+VERBS = {"validate": "validating", "test": "testing", "predict": "predicting with"}
 
 
 def _option(args: list[str], *names: str) -> str | None:
@@ -57,22 +62,52 @@ def _network(config: str) -> str | None:
     return model.get("network") if isinstance(model, dict) else None
 
 
+def images(args: list[str]) -> list[str]:
+    """``--data.images a.png b.png …``, as the shell hands an unquoted glob (``my_digits/*``), as one list: its
+    image files and folders, as a quoted glob would take them. One value is left as it is."""
+    out, k = [], 0
+    while k < len(args):
+        arg, k = args[k], k + 1
+        if arg != "--data.images" and not arg.startswith("--data.images="):
+            out.append(arg)
+            continue
+        given = [arg.split("=", 1)[1]] if "=" in arg else []
+        while k < len(args) and not args[k].startswith("--"):  # up to the next option
+            given.append(args[k])
+            k += 1
+        if len(given) > 1:
+            kept = [g for g in given if Path(g).is_dir() or Path(g).suffix.lower() in SUFFIXES] or given
+            out.append("--data.images=" + json.dumps(kept))
+        else:
+            out += [arg] if "=" in arg else [arg, *given]
+    return out
+
+
 def arguments(args: list[str]) -> list[str]:
-    """``dlref predict``'s, ``validate``'s and ``test``'s arguments completed: the checkpoint's run's ``model`` and
-    ``data`` settings first when no ``--config`` is given (with one, a checkpoint of another network than it
-    builds is refused), and for predict one device unless told otherwise. ``fit``'s are returned as they are."""
+    """``dlref predict``'s, ``validate``'s and ``test``'s arguments completed: ``--ckpt_path last`` as the newest
+    ``last.ckpt`` of the network, the checkpoint's run's ``model`` and ``data`` settings first when no ``--config``
+    is given (with one, a checkpoint of another network than it builds is refused), and for predict the images
+    the shell expanded as one list and one device unless told otherwise. ``fit``'s are returned as they are."""
     if not args or args[0] not in ("predict", "validate", "test"):
         return args
+    if args[0] == "predict":
+        args = images(args)
     if args[0] == "predict" and _option(args, "--trainer.devices") is None:  # auto: one process per GPU
         args = ["predict", "--trainer.devices=1", *args[1:]]
-    ckpt = _option(args, "--ckpt_path")
-    if not ckpt or not Path(ckpt).is_file():
-        return args  # before_predict says what is missing
     configs = [args[k + 1] for k, a in enumerate(args[:-1]) if a in ("--config", "-c")]
     configs += [a.split("=", 1)[1] for a in args if a.startswith("--config=")]
+    networks = [_network(c) for c in configs] + [_option(args, "--model.network")]
+    network = next((n for n in reversed(networks) if n), None)
+    ckpt = _option(args, "--ckpt_path")
+    if ckpt == "last":  # nothing to resume here: the latest weights of the network, said so
+        ckpt = str(find_last(_option(args, "--trainer.default_root_dir") or RUNS_DIR, network or "fcn"))
+        args = [*args, f"--ckpt_path={ckpt}"]  # the later value is the one taken
+        if runs.rank_zero():
+            print(f"dlref: {VERBS[args[0]]} {ckpt}, the newest last.ckpt of {network or 'fcn'} (--ckpt_path last)",
+                  file=sys.stderr, flush=True)
+    if not ckpt or not Path(ckpt).is_file():
+        return args  # before_predict says what is missing
     if configs or _option(args, "--model.network"):
-        networks = [_network(c) for c in configs] + [_option(args, "--model.network")]
-        network = next((n for n in reversed(networks) if n), None)
         if network:  # LightningCLI would build the checkpoint's network and drop the config's without a word
             check_checkpoint(load(ckpt), ckpt, network)
         return args

@@ -3,8 +3,12 @@
 A fit logs into ``runs/<network>/version_N/`` (CSV, and TensorBoard's events where it is installed),
 with ``config.yaml`` and its checkpoints. ``claim_version`` gives each run its own folder, created
 with one atomic ``mkdir``, so two runs started at the same moment never share it; rank 0 claims it
-and hands its number to the DDP processes it starts. A command that fails before writing anything
-removes the empty folder it claimed.
+and hands its number to the DDP processes it starts. A command that fails removes the folder it claimed
+with everything it wrote there, unless the folder holds a checkpoint a resume can go on from (``release``).
+
+A fit that ends as planned (its epochs or steps, or an early stop) writes ``fit_finished.json`` in its run
+folder; a fit that was stopped, killed or crashed has none, and ``--ckpt_path last`` resumes the newest
+such run (``resume_point``).
 
 Test once — the "Evaluation" slide's rule: the test set judges a model chosen without it, once.
 
@@ -18,6 +22,7 @@ no longer judged fairly by it.
 import importlib.util
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -29,10 +34,13 @@ from lightning.pytorch.cli import SaveConfigCallback
 
 from dlref.cli.errors import RunError, UsageError, debugging, run
 from dlref.cli.recipe import RUNS_DIR
+from dlref.divergence import DivergenceError
 
 TEST_RESULTS = "test_results.jsonl"
+FIT_FINISHED = "fit_finished.json"  # in a run folder: its fit ended as planned, `--ckpt_path last` passes over it
 VERSION_ENV = "DLREF_RUN_VERSION"  # the run folder rank 0 claimed, for the other DDP processes it starts
-_CLAIMED: list[Path] = []  # the folders this process claimed: removed again if the command left them empty
+_CLAIMED: list[Path] = []  # the version_N folders this process claimed (release says which stay)
+_MADE: list[Path] = []  # the folders above them made for them (runs/, runs/<network>/): removed again when empty
 
 
 def loggers() -> list[dict]:
@@ -59,27 +67,60 @@ def run_version(folder: Path) -> int | None:
     return int(os.environ[VERSION_ENV]) if os.environ.get(VERSION_ENV) else None
 
 
-def run_command(command: str, fn, argv: list[str]) -> int:
-    """``errors.run`` of ``fn`` (its exit code, one sentence for a mistake), then ``release`` of the run
-    folders the command claimed: how ``dlref``, ``dlref-validate`` and ``dlref-overfit`` each end."""
-    code = run(command, fn, debug=debugging(argv))
-    release(failed=code != 0)
-    return code
+def run_command(command: str, fn, argv: list[str], help_command: str | None = None) -> int:
+    """``errors.run`` of ``fn`` (its exit code, one sentence for a mistake), then ``release`` of the run folders
+    the command claimed and the end of its DDP process group: how ``dlref``, ``dlref-validate`` and
+    ``dlref-overfit`` each end."""
+    failure: list[BaseException] = []
+
+    def attempt():
+        try:
+            return fn()
+        except BaseException as error:
+            failure.append(error)
+            raise
+
+    code = 1  # also when --debug lets an error through
+    try:
+        code = run(command, attempt, debug=debugging(argv), help_command=help_command)
+        return code
+    finally:
+        release(failed=code != 0, resumable=not any(isinstance(e, DivergenceError) for e in failure))
+        end_process_group(failed=code != 0)
 
 
-def release(failed: bool = False) -> None:
-    """At the end of a command: a folder it claimed and left empty goes (a failure, or a run that wrote nothing),
-    and so does one where a failed command left only the empty event file TensorBoard's logger opens at the start."""
+def release(failed: bool = False, resumable: bool = True) -> None:
+    """At the end of a command, what becomes of the folders it claimed (``claim_version``): all were created
+    by this command, so everything in them is its own. A folder left empty goes. After a failure (or a stop)
+    the whole folder goes, unless it holds a checkpoint a resume can go on from (``resumable``: a full disk,
+    a stop, a crash after an epoch), never after a divergence, which a resume would repeat step for step."""
     for folder in _CLAIMED:
-        files = list(folder.iterdir()) if folder.is_dir() else None
-        empty_log = [f for f in files or [] if failed and f.is_file() and f.name.startswith("events.out.tfevents.")]
-        if files is None or len(empty_log) != len(files):
+        if not folder.is_dir():
             continue
-        for f in files:  # this command's own empty log: nothing the user had
-            f.unlink()
-        folder.rmdir()
+        if not any(folder.iterdir()) or (failed and not (resumable and any(folder.rglob("*.ckpt")))):
+            shutil.rmtree(folder)  # this command's own config.yaml, logs, figures, checkpoints: nothing the user had
+    for folder in _MADE:  # then the runs/ and runs/<network>/ folders made for it, if nothing else is there
+        if folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
     _CLAIMED.clear()
+    _MADE.clear()
     os.environ.pop(VERSION_ENV, None)
+
+
+def end_process_group(failed: bool) -> None:
+    """Under DDP (torchrun, a cluster launcher, ``--trainer.strategy=ddp``): every process waits for the others
+    to be done with the command, then the process group is taken down, in order, before the interpreter exits.
+    Left to the interpreter's exit, a process that ends while another still uses the group can abort
+    (``terminate called without an active exception``) and leave its launcher waiting at its exit barrier."""
+    import torch.distributed as dist
+
+    if not (dist.is_available() and dist.is_initialized()):
+        return
+    try:
+        if not failed:  # after a failure the others may be gone: no wait that could hang
+            dist.barrier()
+    finally:
+        dist.destroy_process_group()
 
 
 def check_writable(folder: Path) -> None:
@@ -107,8 +148,9 @@ def claim_version(folder: Path, option: str = "--trainer.default_root_dir") -> i
         while True:
             try:
                 (folder / f"version_{version}").mkdir()
-                # release() removes it if the command leaves it empty, and then the folders made for it
-                _CLAIMED.extend([folder / f"version_{version}", *reversed(created)])
+                # release() removes it if the command leaves it empty or fails, and then the folders made for it
+                _CLAIMED.append(folder / f"version_{version}")
+                _MADE.extend(reversed(created))
                 return version
             except FileExistsError:
                 version += 1
@@ -157,6 +199,51 @@ def record(folder: Path, ckpt_path, metrics: dict) -> int:
     finally:
         os.close(fd)
     return uses(folder)
+
+
+def record_fit_end(folder: Path, trainer) -> None:
+    """``folder/fit_finished.json``: the fit of this run ended as planned (its epochs or steps, an early stop).
+    A fit that is stopped, killed or crashes never writes it, so ``resume_point`` can tell the two apart."""
+    row = {"time": time.strftime("%Y-%m-%dT%H:%M:%S"), "epochs": trainer.current_epoch,
+           "global_step": trainer.global_step, "max_epochs": trainer.max_epochs, "max_steps": trainer.max_steps}
+    part = Path(folder) / f".{FIT_FINISHED}.part"
+    part.write_text(json.dumps(row) + "\n")
+    os.replace(part, Path(folder) / FIT_FINISHED)  # whole or not at all, even under SIGKILL
+
+
+def _names(paths: list[Path]) -> str:
+    names = [run_dir(p).name for p in paths]
+    return ", ".join(names[-3:]) if len(names) <= 3 else f"{len(names)} runs, the newest {', '.join(names[-3:])}"
+
+
+def resume_point(runs_dir, network: str) -> tuple[Path, str]:
+    """What ``dlref fit --ckpt_path last`` resumes, and why: the ``last.ckpt`` of the newest run of ``network``
+    whose fit did not finish (no ``fit_finished.json``: stopped, killed or crashed) and that no later run went
+    on from (a resume names its checkpoint in its own ``config.yaml``). A finished run is extended only by
+    naming its checkpoint."""
+    folder = Path(runs_dir, network)
+    lasts = sorted(folder.glob("version_*/checkpoints/last.ckpt"), key=os.path.getmtime)  # oldest first
+    if not lasts:
+        raise UsageError(f"dlref fit --ckpt_path last expected a last.ckpt under {folder}/version_*/checkpoints/, "
+                         "found none; start the run without --ckpt_path, or pass the checkpoint's path.")
+    resumed = set()  # the runs another run with a checkpoint of its own went on from
+    for last in lasts:
+        source = recorded_config(last).get("ckpt_path")
+        if isinstance(source, str) and source:
+            resumed.add(run_dir(source).resolve())
+    finished = [p for p in lasts if (run_dir(p) / FIT_FINISHED).is_file()]
+    open_runs = [p for p in lasts if p not in finished and run_dir(p).resolve() not in resumed]
+    if not open_runs:
+        raise UsageError(f"dlref fit --ckpt_path last expected a run of {network} whose fit did not finish (stopped, "
+                         f"killed or crashed) under {folder}, found only finished ones ({_names(finished or lasts)}); "
+                         "start a new run without --ckpt_path, or extend one without a schedule by passing its "
+                         f"checkpoint and more epochs, e.g. --ckpt_path {(finished or lasts)[-1]} "
+                         "--trainer.max_epochs=40.")
+    chosen = open_runs[-1]
+    newer = [p for p in finished if os.path.getmtime(p) > os.path.getmtime(chosen)]
+    why = (f"the newest {network} run whose fit did not finish (stopped, killed or crashed)"
+           + (f"; the newer {_names(newer)} finished" if newer else ""))
+    return chosen, why
 
 
 # What a resume must keep: the trainer's length and the data that make each epoch's batches (and the validation

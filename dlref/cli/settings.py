@@ -1,5 +1,7 @@
 """Settings that would do the wrong thing, refused before a command starts: one sentence each (exit 2)."""
 
+from pathlib import Path
+
 from dlref.cli.errors import UsageError
 from dlref.lightning.checkpoints import check_checkpoint, load
 
@@ -28,3 +30,30 @@ def check_ckpt_arg(args: list[str]) -> None:
             args[i + 1] if arg == "--ckpt_path" and i + 1 < len(args) else None)
         if path and path not in ("last", "best", "hpc", "registry"):
             check_checkpoint(load(path), path)
+
+
+CONFIGS = Path(__file__).resolve().parents[2] / "configs"  # the repository's, beside the package
+
+
+def _config_values(args: list[str]) -> list[str]:
+    values = [args[i + 1] for i, a in enumerate(args[:-1]) if a in ("--config", "-c")]
+    return values + [a.split("=", 1)[1] for a in args if a.startswith(("--config=", "-c="))]
+
+
+def check_config_args(args: list[str]) -> None:
+    """A ``--config`` file that is not there (``make train MODEL=CNN``) is named with the configs there are,
+    rather than the parser's bare "File does not exist"."""
+    for value in _config_values(args):
+        path = Path(value)
+        if "\n" in value or value.lstrip().startswith(("{", "[")) or path.is_file():
+            continue  # YAML or JSON given inline, or a file: the parser reads it
+        folder = path.parent if path.parent.is_dir() else Path("configs") if Path("configs").is_dir() else CONFIGS
+        there = sorted(folder.glob("*.yaml"))
+        if not there:
+            raise UsageError(f"expected --config to be a config file, found no file at {value} (and no *.yaml in "
+                             f"{folder}); pass the path of a config, e.g. configs/fcn.yaml.")
+        same = [c for c in there if c.name.lower() == path.name.lower()]
+        case = f"{same[0]} differs only in case; " if same else ""
+        raise UsageError(f"expected --config to be a config file, found no file at {value}; pass one of the configs "
+                         f"in {folder}/, {', '.join(c.name for c in there)} ({case}make train takes the name alone, "
+                         f"e.g. MODEL={(same or there)[0].stem}).")
