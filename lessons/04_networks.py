@@ -310,7 +310,8 @@ print("nn.LSTM with the same weights: the same h_t at all 28 steps")
 # Write `lstm_step(x_t, h_prev, c_prev, W_x, W_h, b)` that returns `(h_t, c_t)`: the six equations for one step.
 # `x_t` is `(batch, input)`, `h_prev` and `c_prev` are `(batch, hidden)`; `W_x` `(4, input, hidden)`, `W_h`
 # `(4, hidden, hidden)` and `b` `(4, hidden)` stack the gates in the slide's order **f, g, i, o**, so `W_x[0]` is
-# `W_x^(f)`. The checker compares with `dlref.LSTMLayer` and with torch's `nn.LSTMCell`.
+# `W_x^(f)`. The checker compares with `dlref.LSTMLayer` and with torch's `nn.LSTMCell` (which your function may not
+# call).
 
 # %%
 def lstm_step(x_t, h_prev, c_prev, W_x, W_h, b):

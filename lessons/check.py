@@ -95,15 +95,66 @@ def _hint_for_error(error: Exception) -> str:
     return ""
 
 
-def _call(fn, args: tuple, call: str, clone: bool = True):
-    """``fn(*args)``, with clones of the tensors unless told, so the caller's inputs are never changed."""
+class _Watch:
+    """While it is entered, each ``(name, owner, attribute)`` it watches is replaced by a wrapper that notes the call
+    and then does what the original does: how a checker sees the learner's code use what the exercise rules out."""
+
+    def __init__(self, forbidden):
+        self.forbidden, self.used, self._saved = forbidden, [], []
+
+    def __enter__(self):
+        for name, owner, attribute in self.forbidden:
+            original, own = getattr(owner, attribute), attribute in vars(owner)
+            self._saved.append((owner, attribute, original, own))
+
+            def watched(*args, _original=original, _name=name, **kwargs):
+                self.used.append(_name)
+                return _original(*args, **kwargs)
+
+            setattr(owner, attribute, watched)
+        return self
+
+    def __exit__(self, *exc):
+        for owner, attribute, original, own in reversed(self._saved):
+            setattr(owner, attribute, original) if own else delattr(owner, attribute)
+        self._saved.clear()
+
+
+def _call(fn, args: tuple, call: str, clone: bool = True, rules: tuple = ()):
+    """``fn(*args)``, with clones of the tensors unless told, so the caller's inputs are never changed; ``rules``:
+    ``(forbidden, how)``, where ``forbidden`` lists what the exercise rules out as ``(name, owner, attribute)`` and
+    ``how`` says what to write instead."""
     args = tuple(a.clone() if clone and isinstance(a, torch.Tensor) else a for a in args)
+    forbidden, how = rules or ((), "")
     try:
-        return fn(*args)
+        with _Watch(forbidden) as watch:
+            found = fn(*args)
     except NotImplementedError:
         raise _OffError("", written=False) from None
     except Exception as error:  # the learner's code: any error becomes one sentence
         raise _OffError(f"{call} raised {type(error).__name__}: {error}.{_hint_for_error(error)}") from None
+    if watch.used:
+        raise _OffError(f"the exercise asks for it without {' or '.join(dict.fromkeys(n for n, _, _ in forbidden))}, "
+                        f"found {call} calling {watch.used[0]}; {how}.")
+    return found
+
+
+# What each exercise rules out (its text says so), and what to write instead.
+RELU_RULES = ((("torch.relu", torch, "relu"), ("F.relu", F, "relu"), ("Tensor.relu", torch.Tensor, "relu"),
+               ("dlref.relu", dlref, "relu")),
+              "choose entry by entry yourself, e.g. torch.where(x > 0, x, 0) or x.clamp(min=0)")
+GRADIENT_RULES = ((("backward", torch.Tensor, "backward"), ("torch.autograd.backward", torch.autograd, "backward"),
+                   ("torch.autograd.grad", torch.autograd, "grad")),
+                  "compute them by hand with matrix products: ∂E/∂Y = (Y − T) / batch, then ∂E/∂W = ∂E/∂Y.T @ X and "
+                  "∂E/∂B = ∂E/∂Y summed over the batch")
+CONV_RULES = ((("F.conv2d", F, "conv2d"), ("torch.conv2d", torch, "conv2d"), ("nn.Conv2d", nn.Conv2d, "forward")),
+              "sum W[u, v] · X[y + u, x + v] yourself, with two loops over the output's positions or X.unfold")
+DROPOUT_RULES = ((("F.dropout", F, "dropout"), ("torch.dropout", torch, "dropout"), ("nn.Dropout", nn.Dropout,
+                  "forward"), ("dlref.Dropout", dlref.Dropout, "forward")),
+                 "draw the mask yourself: keep = torch.rand_like(X) >= p, then X * keep / (1 − p)")
+LSTM_RULES = ((("nn.LSTMCell", nn.LSTMCell, "forward"), ("nn.LSTM", nn.LSTM, "forward"),
+               ("torch.lstm_cell", torch, "lstm_cell")),
+              "write the six equations with @, torch.sigmoid and torch.tanh")
 
 
 def _fmt(x) -> str:
@@ -183,7 +234,7 @@ def relu(fn) -> str:
     for x in xs:
         expected = dlref.relu(x)
         _agree((expected, torch.relu(x)))
-        found = _call(fn, (x,), f"relu(x) for x of shape {tuple(x.shape)}")
+        found = _call(fn, (x,), f"relu(x) for x of shape {tuple(x.shape)}", rules=RELU_RULES)
         _compare(f"relu(x) for x = {_fmt(x) if x.dim() == 1 else f'a tensor of shape {tuple(x.shape)}'}", found,
                  expected, "dlref.relu and torch.relu", hints=[_relu_hint(x)])
     return "It equals dlref.relu and torch.relu on a vector and on a 3×4 tensor."
@@ -333,7 +384,7 @@ def gradients(fn) -> str:
         linear.weight.copy_(W), linear.bias.copy_(B)
     (0.5 * F.mse_loss(linear(X), T, reduction="sum") / len(X)).backward()
     _agree((layer.W.grad, linear.weight.grad), (layer.B.grad, linear.bias.grad))
-    found = _call(fn, (X, T, W, B), "gradients(X, T, W, B)")
+    found = _call(fn, (X, T, W, B), "gradients(X, T, W, B)", rules=GRADIENT_RULES)
     if not isinstance(found, (tuple, list)) or len(found) != 2:
         raise _OffError(f"gradients should return two tensors (dE/dW, dE/dB), found {type(found).__name__}.")
     against = "autograd through dlref.Layer + dlref.mean_squared_error and through nn.Linear + F.mse_loss"
@@ -466,7 +517,7 @@ def dropout(fn) -> str:
     _compare("dropout(X, 0.3, training=False)", found, X, "dlref.Dropout and nn.Dropout in eval mode",
              [lambda f, e: "In evaluation nothing is dropped and nothing rescaled: return X as it is."
               if f.shape == e.shape else None])
-    found = _call(fn, (X, p, True), "dropout(X, 0.3, training=True)")
+    found = _call(fn, (X, p, True), "dropout(X, 0.3, training=True)", rules=DROPOUT_RULES)
     _dropout_rule(_as_tensor(found, X, "dropout(X, 0.3, training=True)"), X, p, "your dropout")
     return ("In training each entry is 0 or X/(1 − p) and about p = 30% are dropped, as with dlref.Dropout and "
             "nn.Dropout; in evaluation X is returned as it is.")
@@ -515,7 +566,7 @@ def correlate2d(fn) -> str:
                            if f.shape == e.shape and torch.allclose(f, flipped, atol=1e-5) else None),
              lambda f, e: (f"Without padding the output is (H − kh + 1, W − kw + 1) = {tuple(e.shape)}: the kernel "
                            "stays inside the image." if f.shape != e.shape else None)]
-    found = _call(fn, (X, W), "correlate2d(X, W) for X (6, 7) and W (3, 2)")
+    found = _call(fn, (X, W), "correlate2d(X, W) for X (6, 7) and W (3, 2)", rules=CONV_RULES)
     _compare("correlate2d(X, W) for X (6, 7) and a 3×2 kernel W", found, expected,
              "dlref.ConvLayer and F.conv2d", hints)
     return "It equals dlref.ConvLayer and F.conv2d (cross-correlation) for a 3×2 kernel on a 6×7 image."
@@ -539,7 +590,8 @@ def lstm_step(fn) -> str:
         h_torch, c_torch = twin(x_t, (h_prev, c_prev))
     _agree((h_t, h_torch), (c_t, c_torch))
     W_x, W_h, b = (p.detach() for p in (layer.W_x, layer.W_h, layer.b))
-    found = _call(fn, (x_t, h_prev, c_prev, W_x, W_h, b), "lstm_step(x_t, h_prev, c_prev, W_x, W_h, b)")
+    found = _call(fn, (x_t, h_prev, c_prev, W_x, W_h, b), "lstm_step(x_t, h_prev, c_prev, W_x, W_h, b)",
+                  rules=LSTM_RULES)
     if not isinstance(found, (tuple, list)) or len(found) != 2:
         raise _OffError(f"lstm_step should return the pair (h_t, c_t), found {type(found).__name__}.")
     against = "dlref.LSTMLayer.equations and nn.LSTMCell"

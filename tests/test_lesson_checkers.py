@@ -167,7 +167,7 @@ WRONG = [
     ("dropout", lambda X, p, training: s3.dropout(X, p, True), ["training=False", "return X as it is"]),
     ("correlate2d", lambda X, W: s4.correlate2d(X, W.flip(0, 1)), ["entry [0, 0] is off", "kernel flipped",
                                                                      "cross-correlation"]),
-    ("correlate2d", lambda X, W: torch.nn.functional.conv2d(X[None, None], W[None, None], padding=1)[0, 0],
+    ("correlate2d", lambda X, W: s4.correlate2d(torch.nn.functional.pad(X, (1, 1, 1, 1)), W),  # padded by 1
      ["should have shape (4, 6)", "found (6, 8)", "(H − kh + 1, W − kw + 1)"]),
     ("lstm_step", _lstm_without_i, ["c_t: entry [0, 0] is off", "input gate i scales the gain"]),
     ("lstm_step", _lstm_h_without_tanh, ["h_t: entry", "h_t = o ⊙ tanh(c_t)"]),
@@ -207,3 +207,49 @@ def test_the_checkers_leave_the_learners_inputs_alone():
 
     assert check.relu(relu_in_place)
     assert check.relu(s1.relu)
+
+
+def _gradients_by_autograd(X, T, W, B):
+    W, B = W.clone().requires_grad_(), B.clone().requires_grad_()
+    (0.5 * ((X @ W.T + B - T) ** 2).sum(dim=1).mean()).backward()
+    return W.grad, B.grad
+
+
+def _gradients_by_autograd_grad(X, T, W, B):
+    W, B = W.clone().requires_grad_(), B.clone().requires_grad_()
+    return torch.autograd.grad(0.5 * ((X @ W.T + B - T) ** 2).sum(dim=1).mean(), [W, B])
+
+
+def _dropout_by_torch(X, p, training):
+    return torch.nn.functional.dropout(X, p, training)
+
+
+def _lstm_step_by_torch(x_t, h_prev, c_prev, W_x, W_h, b):
+    f, g, i, o = range(4)  # the slide's order in W_x; nn.LSTMCell's is i, f, g, o
+    cell = torch.nn.LSTMCell(x_t.shape[1], h_prev.shape[1]).to(x_t.dtype)
+    with torch.no_grad():
+        cell.weight_ih.copy_(torch.cat([W_x[k].T for k in (i, f, g, o)]))
+        cell.weight_hh.copy_(torch.cat([W_h[k].T for k in (i, f, g, o)]))
+        cell.bias_ih.copy_(torch.cat([b[k] for k in (i, f, g, o)])), cell.bias_hh.zero_()
+    return cell(x_t, (h_prev, c_prev))
+
+
+@pytest.mark.parametrize("name, answer, used, instead", [
+    ("relu", lambda x: torch.relu(x), "torch.relu", "torch.where(x > 0, x, 0)"),
+    ("relu", lambda x: x.relu(), "Tensor.relu", "x.clamp(min=0)"),
+    ("relu", lambda x: torch.nn.ReLU()(x), "F.relu", "torch.where"),
+    ("gradients", _gradients_by_autograd, "backward", "by hand with matrix products"),
+    ("gradients", _gradients_by_autograd_grad, "torch.autograd.grad", "by hand"),
+    ("correlate2d", lambda X, W: torch.nn.functional.conv2d(X[None, None], W[None, None])[0, 0], "F.conv2d",
+     "two loops"),
+    ("dropout", _dropout_by_torch, "F.dropout", "torch.rand_like(X) >= p"),
+    ("lstm_step", _lstm_step_by_torch, "nn.LSTMCell", "the six equations"),
+], ids=["torch.relu", "Tensor.relu", "nn.ReLU", "backward", "autograd.grad", "conv2d", "dropout", "LSTMCell"])
+def test_an_answer_that_uses_what_the_exercise_rules_out_is_not_right(name, answer, used, instead):
+    verdict = getattr(check, name)(answer)
+    assert not verdict, f"{name}: an answer calling {used} was judged right"
+    assert verdict.message.startswith(f"✘ {name}: the exercise asks for it without ")
+    assert f"calling {used};" in verdict.message
+    assert instead in verdict.message
+    assert torch.relu(torch.tensor([-1.0, 2.0])).tolist() == [0.0, 2.0]  # the watch is undone afterwards
+    assert "relu" not in vars(torch.Tensor) and torch.Tensor.backward.__name__ == "backward"
