@@ -229,8 +229,8 @@ print("nn.Dropout, same seed: the same tensor;  in eval mode:", dlref.Dropout(0.
 #
 # Write `dropout(X, p, training)`: with `training` true, set each entry to 0 with probability `p` and scale the
 # others by `1/(1 − p)`; with `training` false, return `X` as it is — without `F.dropout`, `nn.Dropout` or
-# `dlref.Dropout`. (Hint: `torch.rand_like(X)` gives uniform random numbers in [0, 1).) Random masks differ from run to run, so the checker checks the rule every mask must
-# follow, which dlref's and torch's dropout follow too.
+# `dlref.Dropout`. (Hint: `torch.rand_like(X)` gives uniform random numbers in [0, 1).) Random masks differ from
+# run to run, so the checker checks the rule every mask must follow, which dlref's and torch's dropout follow too.
 
 # %%
 def dropout(X, p, training):

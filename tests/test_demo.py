@@ -21,7 +21,6 @@ from dlref.data import digit
 from dlref.demo.models import Answer, NoNetworkError, answer_for, find_networks
 from dlref.figures.digits import layer_outputs
 
-
 # The key under which Lightning's ModelCheckpoint keeps its state in a checkpoint, as dlref fit's best.ckpt has it.
 CHOSEN_BY = ("ModelCheckpoint{'monitor': 'val/acc', 'mode': 'max', 'every_n_train_steps': 0, 'every_n_epochs': 1, "
              "'train_time_interval': None}")
@@ -215,5 +214,6 @@ def test_ctrl_c_and_sigterm_end_the_page_with_130_and_143_and_restore_the_handle
     monkeypatch.setattr(page, "serve", serve)
     before = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
     assert main(["demo", "--runs", str(runs)]) == code
-    assert capsys.readouterr().err.startswith(f"dlref demo: stopped by {'Ctrl-C (SIGINT)' if code == 130 else 'SIGTERM'}")
+    said = "Ctrl-C (SIGINT)" if code == 130 else "SIGTERM"
+    assert capsys.readouterr().err.startswith(f"dlref demo: stopped by {said}")
     assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == before
