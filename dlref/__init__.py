@@ -25,6 +25,17 @@ from .trained import load
 from .training import train
 
 __version__ = "0.1.0"
+SUBPACKAGES = ("data", "figures")  # loaded on first use: `import dlref` itself needs torch only
+
+
+def __getattr__(name: str):
+    """``dlref.data`` and ``dlref.figures`` after a plain ``import dlref``, as ``torch.nn`` after ``import torch``;
+    imported when first used, so the core stays torch-only until then."""
+    if name in SUBPACKAGES:
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module 'dlref' has no attribute {name!r}")
 
 __all__ = [
     "Activation", "ConvLayer", "DivergenceError", "Dropout", "Flatten", "LSTMLayer", "LastHidden", "Layer", "MaxPool",

@@ -14,6 +14,8 @@ from its last hidden state ``h_T``. Torch twins: the same stacks of ``nn.Linear`
 ``nn.MaxPool2d``, ``nn.Flatten``, ``nn.Dropout`` and ``nn.LSTM``.
 """
 
+import inspect
+
 from torch import nn
 
 from .activations import Activation, identity, relu
@@ -110,3 +112,21 @@ def lstm(input_size: int = 28, hidden: int = 128, classes: int = 10, fast: bool 
         LastHidden(),  # → h_T (batch, hidden)
         Layer(hidden, classes, identity),  # logits
     )
+
+
+NETWORKS = {"fcn": fcn, "cnn": cnn, "lstm": lstm}  # the one registry: configs, checkpoints and the demo name these
+
+
+def build(network: str, network_kwargs: dict | None = None, caller: str = "network") -> Model:
+    """``fcn``, ``cnn`` or ``lstm`` built with ``network_kwargs`` (a config's ``--model.network_kwargs``); a name or
+    a size it does not take is one sentence listing what it takes."""
+    if network not in NETWORKS:
+        raise ValueError(f"{caller} expected a network in {tuple(NETWORKS)}, found {network!r}; pick one of them.")
+    builder, kwargs = NETWORKS[network], dict(network_kwargs or {})
+    takes = list(inspect.signature(builder).parameters)
+    unknown = sorted(set(kwargs) - set(takes))
+    if unknown:
+        raise ValueError(f"{caller} expected network_kwargs that {network} takes ({', '.join(takes)}), found "
+                         f"{', '.join(map(repr, unknown))}; fix the key, e.g. "
+                         f"--model.network_kwargs='{{\"{takes[1] if len(takes) > 1 else takes[0]}\": …}}'.")
+    return builder(**kwargs)

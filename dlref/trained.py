@@ -18,7 +18,7 @@ import torch
 from . import networks
 from .model import Model
 
-NETWORKS = ("fcn", "cnn", "lstm")
+NETWORKS = tuple(networks.NETWORKS)
 PREFIX = "model."  # the Lightning Classifier keeps its network as self.model
 MONITOR = "val/acc"  # what dlref fit chooses best.ckpt on
 
@@ -69,7 +69,7 @@ def model_from(checkpoint: dict, path="the checkpoint") -> Model:
         raise ValueError(f"dlref.load expected a dlref checkpoint (state_dict, and hyper_parameters naming one of "
                          f"{NETWORKS}), found {type(checkpoint).__name__} {path} without them; pass a checkpoint "
                          "written by dlref fit.")
-    model = getattr(networks, hparams["network"])(**hparams.get("network_kwargs", {}))
+    model = networks.build(hparams["network"], hparams.get("network_kwargs"), "dlref.load")
     mine = {k[len(PREFIX):]: v for k, v in weights.items() if k.startswith(PREFIX)}
     try:
         model.load_state_dict(mine)

@@ -152,3 +152,15 @@ def test_cnn_equals_its_torch_twin_in_nchw():
     X = torch.randn(6, 1, 28, 28, dtype=torch.float64)
     torch.testing.assert_close(model(X), twin(X), rtol=1e-12, atol=1e-12)
     assert conv1.W.is_contiguous(memory_format=torch.channels_last)
+
+
+def test_a_network_size_it_does_not_take_is_one_sentence_listing_those_it_takes():
+    from dlref.lightning.module import Classifier
+
+    with pytest.raises(ValueError, match=r"^Classifier expected network_kwargs that fcn takes \(in_features, hidden, "
+                                         r"classes, dropout\), found 'hiden'; fix the key, e\.g\. "
+                                         r"--model\.network_kwargs='\{\"hidden\": …\}'\.$"):
+        Classifier(network_kwargs={"hiden": 8})
+    with pytest.raises(ValueError, match=r"network expected a network in \('fcn', 'cnn', 'lstm'\), found 'rnn'"):
+        dlref.networks.build("rnn")
+    assert dlref.networks.build("lstm", {"hidden": 8})[1].hidden_size == 8

@@ -240,5 +240,8 @@ def test_the_core_load_needs_neither_lightning_nor_torchvision(run):
     import subprocess
 
     code = ("import sys, dlref; m = dlref.load(sys.argv[1]); "
-            "assert not m.training and not {'lightning', 'torchvision'} & {k.split('.')[0] for k in sys.modules}")
-    subprocess.run([sys.executable, "-c", code, str(run / "checkpoints" / "best.ckpt")], check=True)
+            "assert not m.training and not {'lightning', 'torchvision'} & {k.split('.')[0] for k in sys.modules}; "
+            "X = dlref.data.digit(sys.argv[2]); assert X.shape == (1, 1, 28, 28)")  # dlref.data without its import
+    digits = Path(__file__).resolve().parent.parent / "docs" / "digits"
+    subprocess.run([sys.executable, "-c", code, str(run / "checkpoints" / "best.ckpt"),
+                    str(next(digits.glob("7_*")))], check=True)

@@ -16,6 +16,8 @@ Every split is seeded by its own ``seed`` (scikit-learn's ``random_state``), ind
 global RNG, and stratified by label by default, so every class keeps its share in every fold.
 """
 
+import math
+
 import torch
 from sklearn.model_selection import (
     KFold,
@@ -33,7 +35,8 @@ def holdout(labels: torch.Tensor, val_size: int | float, seed: int = 0, stratify
     training, as the slide's ``split(rawData, 0.8)`` (``dlref.split``) does.
     """
     n = len(labels)
-    count = val_size if isinstance(val_size, int) else round(val_size * n) if isinstance(val_size, float) else None
+    # A fraction counts as scikit-learn counts it: ceil(val_size · n) validation examples.
+    count = val_size if isinstance(val_size, int) else math.ceil(val_size * n) if isinstance(val_size, float) else None
     if count is None or (isinstance(val_size, float) and not 0 < val_size < 1) or not 0 < count < n:
         raise ValueError(
             f"holdout expected a validation size that leaves examples on both sides of {n} (a count 0 < val_size < "

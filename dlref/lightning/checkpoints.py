@@ -130,7 +130,7 @@ def check_checkpoint(checkpoint, path, network: str | None = None) -> None:
     try:
         with torch.device("meta"):  # shapes only: no memory, however large the network
             expected = {f"model.{k}": tuple(v.shape) for k, v in
-                        getattr(networks, found)(**hparams.get("network_kwargs", {})).state_dict().items()}
+                        networks.build(found, hparams.get("network_kwargs")).state_dict().items()}
     except (AttributeError, TypeError, ValueError) as error:
         raise CheckpointError(f"checkpoint {path} names a network dlref cannot build ({found!r} with "
                               f"{hparams.get('network_kwargs')}): {str(error)[:200]}; pass another --ckpt_path."

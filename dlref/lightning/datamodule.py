@@ -21,7 +21,8 @@ class InMemoryDataModule(pl.LightningDataModule):
 
     Args:
         batch_size, eval_batch_size: examples per training step, and per evaluation batch.
-        val_size: the validation set held out of the training images (a count, or a fraction).
+        val_size: the validation set held out of the training images: a fraction (by default 1/12, which is
+            5,000 of MNIST's 60,000, and still a twelfth of a ``limit``), or a count.
         seed: seeds the hold-out split and the order of every epoch.
         limit: use only the first ``limit`` training images (quick runs).
         num_classes: labels are ``0 … num_classes − 1``; checked once per set, never per batch.
@@ -29,7 +30,7 @@ class InMemoryDataModule(pl.LightningDataModule):
             (data augmentation, ``dlref.data.augment``); validation and test images never move.
     """
 
-    def __init__(self, batch_size: int = 128, eval_batch_size: int = 1000, val_size: int | float = 5000,
+    def __init__(self, batch_size: int = 128, eval_batch_size: int = 1000, val_size: int | float = 1 / 12,
                  seed: int = 0, limit: int | None = None, shift: int = 0,
                  num_classes: int = CLASSES):
         super().__init__()

@@ -30,7 +30,6 @@ from dlref.divergence import DivergenceGuard
 from dlref.lightning.checkpoints import rng_states, set_rng_states
 from dlref.lightning.optimization import OPTIMIZERS, SCHEDULES, make_optimizer, make_schedule
 
-NETWORKS = ("fcn", "cnn", "lstm")
 STAGES = ("train", "val", "test")
 
 
@@ -72,8 +71,9 @@ class Classifier(pl.LightningModule):
         num_classes: int = CLASSES,
     ):
         super().__init__()
-        if network not in NETWORKS:
-            raise ValueError(f"Classifier expected network in {NETWORKS}, found {network!r}; pick one of them.")
+        if network not in networks.NETWORKS:
+            raise ValueError(f"Classifier expected network in {tuple(networks.NETWORKS)}, found {network!r}; pick one "
+                             "of them.")
         if optimizer not in OPTIMIZERS:
             raise ValueError(
                 f"Classifier expected optimizer in {sorted(OPTIMIZERS)}, found {optimizer!r}; pick one of them."
@@ -97,7 +97,7 @@ class Classifier(pl.LightningModule):
             momentum=momentum, weight_decay=weight_decay, nesterov=nesterov, schedule=schedule,
             step_size=step_size, gamma=gamma, pct_start=pct_start, num_classes=num_classes,
         ))
-        self.model = getattr(networks, network)(**self.hparams.network_kwargs)
+        self.model = networks.build(network, self.hparams.network_kwargs, "Classifier")
         for stage in STAGES:  # one metric object per stage: their states never mix
             setattr(self, f"{stage}_acc", MulticlassAccuracy(num_classes, average="micro", validate_args=False))
             setattr(self, f"{stage}_loss", MeanMetric(nan_strategy="disable"))
