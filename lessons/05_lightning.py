@@ -118,6 +118,7 @@ for path in sorted(run.rglob("*")):
 #   `hparams.yaml`: the model's settings, also stored in every checkpoint;
 # * `checkpoints/best.ckpt`: the weights of the epoch with the best validation accuracy, the model the run chose;
 #   `checkpoints/last.ckpt`: the latest state, to resume from (`--ckpt_path last`);
+# * `fit_finished.json`: written when the fit ended as planned; `--ckpt_path last` passes over such runs;
 # * `test_results.jsonl`: every use of the test set, one line each;
 # * the figures: learning curves, the confusion matrix, misclassified digits and Figure 1.6.
 #
@@ -213,8 +214,8 @@ print("exit code", main(test_args + ["--ckpt_path", str(run / "checkpoints" / "b
 print(len((run / "test_results.jsonl").read_text().splitlines()), "uses of this run's test set on the record")
 
 # %% [markdown]
-# Other things the same command does: `--ckpt_path last` resumes the newest interrupted run exactly, into a new
-# `version_N` folder; Ctrl-C stops at the end of a batch after saving `last.ckpt`;
+# Other things the same command does: `--ckpt_path last` resumes the newest run whose fit did not finish
+# (stopped, killed or crashed) exactly, into a new `version_N` folder; Ctrl-C stops at the end of a batch after saving `last.ckpt`;
 # `--trainer.accelerator=gpu --trainer.devices=2` trains on two GPUs (README, "Reliability" and "Performance and
 # scale").
 #

@@ -7,6 +7,7 @@ skipped (in CI, where the data is always present, the conftest fails it instead)
 """
 
 import doctest
+import json
 import re
 import sys
 from pathlib import Path
@@ -78,3 +79,15 @@ def test_the_memory_check_trains_the_epochs_the_readme_says():
     limit, val = memory_epochs.LIMIT, memory_epochs.VAL_SIZE
     assert f"(`--limit {limit}`: {limit - val:,} training images each, {val} validating)" in " ".join(
         README.read_text().split())
+
+
+def test_the_measured_accuracies_the_readme_and_lesson_4_quote_come_from_one_file():
+    results = json.loads((REPO / "docs" / "results.json").read_text())
+    readme = README.read_text()
+    for name, run in results["runs"].items():
+        row = next(line for line in readme.splitlines() if line.startswith(f"| {name.upper()}, Lightning |"))
+        assert f"**{run['test_accuracy']:.2%}**" in row, f"the README's {name} row is not docs/results.json's: {row}"
+        assert f"best val {run['best_val_accuracy']:.2%}, epoch {run['best_epoch']}" in row
+    lesson = (REPO / "lessons" / "04_networks.py").read_text()
+    assert 'json.loads(Path("../docs/results.json").read_text())' in lesson
+    assert not re.search(r"\d\d\.\d\d%", lesson), "lesson 4 types a measured figure instead of reading it"
