@@ -95,3 +95,28 @@ def test_figures_callback_writes_the_run_pictures_into_the_log_dir(mnist_subset,
     assert matrix.sum() == 300 and matrix.trace().item() / 300 == pytest.approx(accuracy)
     wrong = 300 - matrix.trace().item()
     assert callback.shown_misclassified == min(16, wrong) and wrong > 0
+
+
+def test_the_learning_curves_mark_the_epoch_kept_as_best_ckpt_and_say_on_what(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from dlref.figures import curves
+
+    h = _history()  # validation loss lowest at epoch 5; accuracy highest at epoch 5 too: make them differ
+    h["val/acc"][9] = 0.95  # epoch 10: the highest validation accuracy, the epoch dlref fit keeps
+    callback = Figures()
+    callback.history = h
+    trainer = SimpleNamespace(checkpoint_callback=SimpleNamespace(best_model_score=torch.tensor(0.95),
+                                                                  monitor="val/acc", mode="max"))
+    chosen = callback._chosen(trainer)
+    assert chosen == (10, "chosen on the highest validation accuracy (95.00%)")
+    drawn = {}
+    monkeypatch.setattr(curves, "_save", lambda fig, path: drawn.setdefault("fig", fig))
+    curves.learning_curves(h, tmp_path / "c.png", "FCN", chosen)
+    labels = [t.get_text() for ax in drawn["fig"].axes for t in ax.get_legend().get_texts()]
+    assert "best.ckpt: epoch 10, chosen on the highest validation accuracy (95.00%)" in labels
+    assert "lowest validation loss (epoch 5)" in labels  # still shown, and not mistaken for the checkpoint
+    lines = [line for ax in drawn["fig"].axes for line in ax.get_lines() if line.get_linestyle() == "--"]
+    assert len(lines) == 2 and all(list(line.get_xdata()) == [10, 10] for line in lines)
+    trainer.checkpoint_callback.best_model_score = torch.tensor(0.5)  # chosen in epochs of another process
+    assert callback._chosen(trainer) is None

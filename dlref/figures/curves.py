@@ -31,8 +31,10 @@ def _loss_ylim(ax, histories) -> None:
         ax.set_ylim(0, 1.1 * max(later))
 
 
-def learning_curves(history: dict, path, title: str = "Learning curves") -> Path:
-    """Loss (left) and accuracy (right) per epoch, training and validation."""
+def learning_curves(history: dict, path, title: str = "Learning curves", chosen: tuple[int, str] | None = None
+                    ) -> Path:
+    """Loss (left) and accuracy (right) per epoch, training and validation. ``chosen``: ``(epoch, why)``, the epoch
+    (from 1) whose weights the run kept as ``best.ckpt`` and what it was chosen on, drawn as a dashed line."""
     fig = Figure(figsize=(10, 4), layout="constrained")
     for ax, metric, name in zip(fig.subplots(1, 2), ("loss", "acc"), ("cross-entropy loss", "accuracy")):
         for stage, color, label in (("train", TRAIN, "training"), ("val", VAL, "validation")):
@@ -41,6 +43,9 @@ def learning_curves(history: dict, path, title: str = "Learning curves") -> Path
                 ax.plot(_epochs(values), values, "o-", color=color, markersize=3, label=label)
         if metric == "loss" and history.get("val/loss"):
             _min_marker(ax, history["val/loss"], VAL)
+        if chosen is not None:
+            ax.axvline(chosen[0], color="black", linestyle="--", linewidth=1,
+                       label=f"best.ckpt: epoch {chosen[0]}, {chosen[1]}")
         ax.set(xlabel="epoch", ylabel=name, title=f"{name.capitalize()} per epoch")
         _integer_epochs(ax)
         if metric == "acc":

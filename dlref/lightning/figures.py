@@ -81,11 +81,27 @@ class Figures(History):
     def _title(self, pl_module: pl.LightningModule) -> str:
         return str(pl_module.hparams.get("network", type(pl_module).__name__)).upper()
 
+    def _chosen(self, trainer: pl.Trainer) -> tuple[int, str] | None:
+        """``(epoch from 1, why)`` of the weights the run's checkpoint callback kept as its best: the first epoch
+        whose logged score is the best one (it saves on a strict improvement), where this run logged it."""
+        callback = trainer.checkpoint_callback
+        score, monitor = getattr(callback, "best_model_score", None), getattr(callback, "monitor", None)
+        values = self.history.get(monitor) if monitor else None
+        if score is None or not values:
+            return None
+        epoch = next((k for k, v in enumerate(values) if abs(v - float(score)) <= 1e-7), None)
+        if epoch is None:  # chosen in epochs another process ran (a resume): not in this history
+            return None
+        best = "highest" if getattr(callback, "mode", "min") == "max" else "lowest"
+        what = {"val/acc": "validation accuracy", "val/loss": "validation loss"}.get(monitor, monitor)
+        return epoch + 1, f"chosen on the {best} {what} ({float(score):.2%})" if monitor.endswith("acc") else \
+            f"chosen on the {best} {what} ({float(score):.4f})"
+
     def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         folder = self._dir(trainer) if self.enabled else None  # trainer.log_dir is a collective: every rank asks
         if self.enabled and trainer.is_global_zero and any(self.history.values()):
             path = figures.learning_curves(self.history, folder / "learning_curves.png",
-                                           f"{self._title(pl_module)}: learning curves")
+                                           f"{self._title(pl_module)}: learning curves", self._chosen(trainer))
             self.written.append(path)
 
     def on_test_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
