@@ -1,5 +1,7 @@
 """dlref.data.images: your own pictures brought to MNIST's form, the way MNIST itself was made."""
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -88,6 +90,9 @@ def test_digit_is_the_datamodules_input_for_a_file_or_an_array(mnist, tmp_path):
     assert torch.equal(X, normalize(to_mnist(x)[None], MNIST_MEAN, MNIST_STD))
     assert torch.equal(digit(x), X) and torch.equal(digit(x.numpy()), X)
     assert torch.allclose(digit(x.float() / 255), X, atol=0.02)  # float 0..1: at most a level of rounding
+    with Image.open(tmp_path / "seven.png") as image, warnings.catch_warnings():
+        warnings.simplefilter("error")  # the README's np.asarray(Image.open(f)) is read-only: no torch warning
+        assert torch.equal(digit(np.asarray(image)), X)
 
 
 def test_thin_strokes_on_a_large_picture_keep_full_ink():

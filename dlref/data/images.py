@@ -122,7 +122,8 @@ def _as_grey(image) -> torch.Tensor:
         return read_image(image)
     if hasattr(image, "getbands"):  # a PIL image
         return _grey(F.to_dtype(F.pil_to_tensor(image.convert("RGBA")), torch.float32, scale=True))
-    image = torch.as_tensor(image)
+    # A copy: an array from np.asarray(Image.open(f)) is read-only, which torch.as_tensor would warn about.
+    image = image if isinstance(image, torch.Tensor) else torch.tensor(image)
     if image.dim() == 3 and image.shape[-1] in (3, 4):  # (H, W, RGB or RGBA), as numpy and PIL lay it out
         return _grey(_unit_scale(image).permute(2, 0, 1))
     if image.dim() != 2:
