@@ -156,8 +156,10 @@ def test_missing_files_say_which_where_and_how_to_get_them(tmp_path):
 
 def test_a_root_one_level_off_and_a_packed_file_are_pointed_out(tmp_path):
     write_mnist(tmp_path / "MNIST" / "raw", synthetic())
-    with pytest.raises(MNISTNotFoundError, match=re.escape(f"pass the folder above MNIST/, {tmp_path.resolve()}")):
+    with pytest.raises(MNISTNotFoundError, match=re.escape(f"pass the folder above MNIST/, {tmp_path.resolve()}")
+                       ) as found:
         load_mnist(tmp_path / "MNIST" / "raw")
+    assert f"dlref-download --root {tmp_path.resolve()}`" in str(found.value)  # the folder above, not raw/
     raw = tmp_path / "MNIST" / "raw"
     (raw / f"{M.TRAIN_IMAGES}.gz").write_bytes(gzip.compress((raw / M.TRAIN_IMAGES).read_bytes()))
     os.remove(raw / M.TRAIN_IMAGES)

@@ -105,6 +105,7 @@ def _not_found(root, dataset: str, missing: list[str]) -> MNISTNotFoundError:
     hint = ""  # the usual slips: a data folder one level off, or files still packed
     if root.name == "raw" and root.parent.name == dataset and (root / missing[0]).is_file():
         hint = f" (they are in {root}: pass the folder above {dataset}/, {root.parent.parent}, as the data folder)"
+        root = root.parent.parent  # the folder every suggestion below must name
     elif near := next((d for d in (root, root / dataset) if (d / missing[0]).is_file()), None):
         hint = f" (found {missing[0]} in {near}: move the files into {folder})"
     elif (folder / f"{missing[0]}.gz").is_file():
