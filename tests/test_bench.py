@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from dlref import networks
-from dlref.lightning.optimization import make_optimizer
+from dlref.optimization import make_optimizer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 import bench  # noqa: E402  (scripts/bench.py)

@@ -28,7 +28,7 @@ from dlref import networks
 from dlref.data.mnist import CLASSES
 from dlref.divergence import DivergenceGuard
 from dlref.lightning.checkpoints import rng_states, set_rng_states
-from dlref.lightning.optimization import OPTIMIZERS, SCHEDULES, make_optimizer, make_schedule
+from dlref.optimization import OPTIMIZERS, SCHEDULES, make_optimizer, make_schedule
 
 STAGES = ("train", "val", "test")
 

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import dlref
-from dlref.lightning.optimization import make_optimizer
+from dlref.optimization import make_optimizer
 
 from .harness import Settings, compare, interleave
 from .loops import Recipe, plain_epoch

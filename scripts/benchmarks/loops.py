@@ -18,7 +18,7 @@ from train_scratch import Update  # the plain loop's clipping and per-step sched
 
 import dlref
 from dlref.cli.recipe import recipe
-from dlref.lightning.optimization import make_optimizer, make_schedule
+from dlref.optimization import make_optimizer, make_schedule
 
 from .harness import ROOT, sync
 

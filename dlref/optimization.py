@@ -1,7 +1,7 @@
 """The optimizer and the learning-rate schedule a recipe names, for Lightning and the plain loop alike.
 
-``Classifier.configure_optimizers`` and ``scripts/train_scratch.py`` both build them here from the
-same hyper-parameters (``Classifier.hparams``), so the two loops update the weights the same way.
+``Classifier.configure_optimizers`` and ``scripts/train_scratch.py`` both build them here from the same
+hyper-parameters (a config's ``model:`` section), so the two loops update the weights the same way. Torch only.
 """
 
 import torch
