@@ -42,14 +42,15 @@ def test_missing_data_exits_1_with_one_sentence(tmp_path, capsys):
     assert "train_scratch.py: error: MNIST files are missing" in err and "Traceback" not in err
 
 
-@pytest.mark.parametrize("option,words", [("--model.lr=.nan", "finite lr > 0"), ("--model.lr=-1", "finite lr > 0"),
+@pytest.mark.parametrize("option,words", [("--model.lr=.nan", "expected a finite lr"),
+                                          ("--model.lr=-1", "expected a finite lr >= 0"),  # dlref.SGD's own check
                                           ("--model.momentum=.nan", "finite momentum"),
                                           ("--data.limit=-5", "limit as an int >= 1"),
                                           ("--data.batch_size=0", "batch sizes >= 1"),
                                           # options its loop does not run: refused, not silently ignored
-                                          ("--trainer.max_steps=1", "found --trainer.max_steps; leave them out"),
-                                          ("--trainer.precision=bf16-mixed", "found --trainer.precision;"),
-                                          ("--trainer.max_epochs=three", "expected --trainer.max_epochs to be int")])
+                                          ("--trainer.max_steps=1", "found --trainer.max_steps=1; leave it out"),
+                                          ("--trainer.precision=bf16-mixed", "found --trainer.precision=bf16-mixed;"),
+                                          ("--trainer.max_epochs=three", "expected --trainer.max_epochs to be an int")])
 def test_bad_numbers_are_refused_at_the_door(option, words, tmp_path, capsys):
     assert train_scratch.main([option, f"--data.data_dir={tmp_path}"]) == 2
     err = capsys.readouterr().err

@@ -23,6 +23,18 @@ import torch
 from .augment import shift as shift_images
 
 
+def check_sizes(batch_size: int, eval_batch_size: int = 1, shift: int = 0) -> None:
+    """A recipe's batching numbers (``--data.batch_size``, ``--data.eval_batch_size``, ``--data.shift``), checked
+    before any data is read: by the DataModule and by the plain loop's script."""
+    if batch_size < 1 or eval_batch_size < 1:
+        raise ValueError(
+            f"expected batch sizes >= 1, found batch_size={batch_size}, eval_batch_size={eval_batch_size}; "
+            "pass e.g. --data.batch_size=128."
+        )
+    if not isinstance(shift, int) or shift < 0:
+        raise ValueError(f"expected shift as an int >= 0, found {shift!r}; pass e.g. --data.shift=2 (pixels).")
+
+
 class Batches:
     """Iterate ``(X[idx], t[idx])`` over ``len(X)`` examples, ``batch_size`` at a time."""
 

@@ -28,6 +28,19 @@ from sklearn.model_selection import (
 )
 
 
+def check_limit(limit: int | None) -> None:
+    """``--data.limit``: an int >= 1, or ``None`` for all the examples."""
+    if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 1):
+        raise ValueError(f"expected limit as an int >= 1 (the first N training images) or None for all, found "
+                         f"{limit!r}; pass e.g. --data.limit=10000, or leave it out.")
+
+
+def first(X: torch.Tensor, t: torch.Tensor, limit: int | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """The first ``limit`` examples of ``(X, t)`` (``--data.limit``, for quick runs), or all of them for ``None``."""
+    check_limit(limit)
+    return (X, t) if limit is None else (X[:limit], t[:limit])
+
+
 def holdout(labels: torch.Tensor, val_size: int | float, seed: int = 0, stratify: bool = True):
     """Return ``(train_idx, val_idx)``: disjoint, sorted index tensors covering ``labels``.
 

@@ -11,9 +11,9 @@ their own generator; under DDP each process serves its own share.
 import lightning.pytorch as pl
 import torch
 
-from dlref.data.batches import Batches
+from dlref.data.batches import Batches, check_sizes
 from dlref.data.mnist import CLASSES
-from dlref.data.split import holdout
+from dlref.data.split import check_limit, first, holdout
 
 
 class InMemoryDataModule(pl.LightningDataModule):
@@ -34,17 +34,9 @@ class InMemoryDataModule(pl.LightningDataModule):
                  seed: int = 0, limit: int | None = None, shift: int = 0,
                  num_classes: int = CLASSES):
         super().__init__()
-        if batch_size < 1 or eval_batch_size < 1:
-            raise ValueError(
-                f"expected batch sizes >= 1, found batch_size={batch_size}, eval_batch_size={eval_batch_size}; "
-                "pass e.g. --data.batch_size=128."
-            )
+        check_sizes(batch_size, eval_batch_size, shift)  # now, not when the data is read
+        check_limit(limit)
         self.batch_size, self.eval_batch_size, self.val_size = batch_size, eval_batch_size, val_size
-        if not isinstance(shift, int) or shift < 0:
-            raise ValueError(f"expected shift as an int >= 0, found {shift!r}; pass e.g. --data.shift=2 (pixels).")
-        if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 1):
-            raise ValueError(f"expected limit as an int >= 1 (the first N training images) or None for all, found "
-                             f"{limit!r}; pass e.g. --data.limit=10000, or leave it out.")
         self.seed, self.limit, self.shift, self.num_classes = seed, limit, shift, num_classes
         self.train_X = self.train_t = self.val_X = self.val_t = self.test_X = self.test_t = None
         self._train_batches = None
@@ -86,8 +78,7 @@ class InMemoryDataModule(pl.LightningDataModule):
 
     def training_data(self) -> tuple[torch.Tensor, torch.Tensor]:
         """The whole training set (its first ``limit`` examples if set) as network inputs; never the test set."""
-        X, t = self.load("train")
-        X, t = (X[: self.limit], t[: self.limit]) if self.limit else (X, t)
+        X, t = first(*self.load("train"), self.limit)
         self._check_labels(t, "training")
         return self._checked(X, "train"), t
 
@@ -98,9 +89,7 @@ class InMemoryDataModule(pl.LightningDataModule):
     def setup(self, stage: str) -> None:
         device = self._device()
         if stage in ("fit", "validate") and self.train_X is None:
-            X, t = self.load("train")
-            if self.limit:
-                X, t = X[: self.limit], t[: self.limit]
+            X, t = first(*self.load("train"), self.limit)
             self._check_labels(t, "training")
             train_idx, val_idx = holdout(t, self.val_size, seed=self.seed)
             # Split first, then transform each part: the whole set is never held twice as floats.
