@@ -8,12 +8,10 @@ accuracy is a torchmetrics object per stage, logged per epoch under
 ``train/``, ``val/`` and ``test/``. Hyper-parameters are plain strings and
 numbers, so checkpoints load under ``torch.load(weights_only=True)``.
 
-Checkpoints also carry what a bit-exact resume needs beyond Lightning's own
-state: the torch, numpy and Python RNG states (dropout draws from torch's).
-A loss or weights that stop being finite end the run (``dlref.divergence``):
-the check is on the device at every step and read back only every 50 steps,
-before validation and before a checkpoint is written, so non-finite weights are
-never validated or saved.
+What cuts across the steps comes as Lightning ``Callback``s that the module
+brings to any Trainer (``configure_callbacks``, ``dlref.lightning.callbacks``):
+a loss or weights that stop being finite end the run before they are validated
+or saved, and checkpoints carry the random states a bit-exact resume needs.
 """
 
 import math
@@ -26,8 +24,7 @@ from torchmetrics.classification import MulticlassAccuracy
 import dlref
 from dlref import networks
 from dlref.data.mnist import CLASSES
-from dlref.divergence import DivergenceGuard
-from dlref.lightning.checkpoints import rng_states, set_rng_states
+from dlref.lightning.callbacks import RNGState, StopOnDivergence
 from dlref.optimization import OPTIMIZERS, SCHEDULES, make_optimizer, make_schedule
 
 STAGES = ("train", "val", "test")
@@ -141,32 +138,13 @@ class Classifier(pl.LightningModule):
         self._log_epoch("test")
 
     def training_step(self, batch, batch_idx):
-        loss = self._step(batch, "train")
-        self._guard.watch(loss, self.global_step)  # on the device: no host read per step
-        return loss
+        return self._step(batch, "train")
 
-    # The guard's checks: every `every` steps, and before the weights are validated, saved or handed back.
     def on_fit_start(self) -> None:
-        self._guard = DivergenceGuard(self.parameters())
         classes = getattr(self.trainer.datamodule, "num_classes", self.hparams.num_classes)
         if classes != self.hparams.num_classes:  # the data checked its labels against its own count
             raise ValueError(f"Classifier expected data with its {self.hparams.num_classes} classes, found data with "
                              f"{classes}; pass the same --model.num_classes and --data.num_classes.")
-
-    def _check_divergence(self) -> None:
-        # The configured rate, which is what an option changes (a schedule only scales it).
-        self._guard.check(self.global_step, self.hparams.lr, f" (epoch {self.current_epoch + 1})")
-
-    def on_train_batch_end(self, outputs, batch, batch_idx) -> None:
-        if self._guard.due(self.global_step):
-            self._check_divergence()
-
-    def on_validation_start(self) -> None:
-        if self.trainer.state.fn == "fit" and hasattr(self, "_guard"):
-            self._check_divergence()
-
-    def on_train_end(self) -> None:
-        self._check_divergence()
 
     def validation_step(self, batch, batch_idx):
         self._step(batch, "val")
@@ -179,14 +157,8 @@ class Classifier(pl.LightningModule):
         X = batch[0] if isinstance(batch, (tuple, list)) else batch
         return dlref.softmax(self.model(X))  # the network gives logits
 
-    def on_save_checkpoint(self, checkpoint: dict) -> None:
-        if self.trainer.state.fn == "fit" and hasattr(self, "_guard"):
-            self._check_divergence()  # raises before the file is written
-        checkpoint["rng_states"] = rng_states()
-
-    def on_load_checkpoint(self, checkpoint: dict) -> None:
-        if "rng_states" in checkpoint:
-            set_rng_states(checkpoint["rng_states"])
+    def configure_callbacks(self) -> list[pl.Callback]:
+        return [StopOnDivergence(), RNGState()]
 
     def configure_optimizers(self):
         optimizer = make_optimizer(self.parameters(), self.hparams)
