@@ -1,4 +1,5 @@
-"""Shared fixtures: the real MNIST (skipped when it is absent), a small normalised subset, and the markers.
+"""Shared fixtures: the real MNIST (skipped when it is absent), a small normalised subset, a small MNIST of the
+suite's own for the command line's wiring, and the markers.
 
 The real data is looked for in ``$DLREF_DATA_DIR``, then in ``../shared/data``
 beside the repository (where CI keeps it); tests that need it are skipped,
@@ -11,6 +12,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from dlref.data import mnist as layout
+from dlref.data import write_idx
 from dlref.data.mnist import ENV_VAR, MNIST, MNISTNotFoundError, load_mnist, normalize
 
 SHARED_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"  # ../shared/data from the repo root
@@ -74,3 +77,25 @@ def mnist_subset(mnist) -> MNIST:
         normalize(mnist.train_images[:SUBSET_TRAIN]), mnist.train_labels[:SUBSET_TRAIN].clone(),
         normalize(mnist.test_images[:SUBSET_TEST]), mnist.test_labels[:SUBSET_TEST].clone(),
     )
+
+
+def write_digits(root: Path, n_train: int, n_test: int) -> Path:
+    """A small MNIST in ``root/MNIST/raw``: digit d is a bright row (row 4 + 2·d) in noise, learned in an epoch."""
+    raw, g = root / "MNIST" / "raw", torch.Generator().manual_seed(0)
+    raw.mkdir(parents=True)
+    for n, images, labels in ((n_train, layout.TRAIN_IMAGES, layout.TRAIN_LABELS),
+                              (n_test, layout.TEST_IMAGES, layout.TEST_LABELS)):
+        t = torch.arange(n) % 10
+        X = torch.randint(0, 60, (n, 28, 28), generator=g, dtype=torch.uint8)
+        X[torch.arange(n), 4 + 2 * t] = 255
+        write_idx(raw / images, X)
+        write_idx(raw / labels, t.to(torch.uint8))
+    return root
+
+
+@pytest.fixture(scope="session")
+def digits_root(tmp_path_factory) -> Path:
+    """The data folder of a small MNIST of the suite's own (``write_digits``: 700 training and 100 test images):
+    for tests of the command line's wiring (exit codes, sentences, folders, resumes), which need no real digits.
+    Shared by the session: read it, never write into it (``--data.limit`` takes fewer)."""
+    return write_digits(tmp_path_factory.mktemp("digits"), 700, 100)
