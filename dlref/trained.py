@@ -23,26 +23,46 @@ PREFIX = "model."  # the Lightning Classifier keeps its network as self.model
 MONITOR = "val/acc"  # what dlref fit chooses best.ckpt on
 
 
-def read(path, device: str | torch.device = "cpu") -> dict:
-    """The checkpoint at ``path`` as ``torch.load(weights_only=True)`` returns it, or one sentence saying why not."""
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be used: unreadable, unsafe, or not what it claims."""
+
+
+# The last file read, kept so that one command reads a checkpoint from disk once however many of its steps ask
+# (the CLI's early check, the resume check, Lightning's restore): (path, mtime, size, device) → the loaded dict.
+_LAST: tuple[tuple, dict] | None = None
+
+
+def read(path, device: str | torch.device = "cpu", who: str = "dlref.load ", retry: str = "pass another file",
+         example: str = "pass e.g. runs/fcn/version_0/checkpoints/best.ckpt", missing: type = FileNotFoundError,
+         error: type = ValueError) -> dict:
+    """The checkpoint at ``path`` as ``torch.load(weights_only=True)`` returns it (tensors and plain values, never
+    code), or one sentence saying why not; ``who``, ``retry``, ``example`` and the error types word it for the caller
+    (``dlref.load``, or the command line's ``--ckpt_path``). The one reader of checkpoints in dlref."""
+    global _LAST
     path = Path(path)
     if not path.is_file():
         found = "a folder" if path.is_dir() else "no file"
-        raise FileNotFoundError(f"dlref.load expected a checkpoint file, found {found} at {path}; pass e.g. "
-                                "runs/fcn/version_0/checkpoints/best.ckpt.")
+        raise missing(f"{who}expected a checkpoint file, found {found} at {path}; {example}.")
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size, str(device))
+    if _LAST is not None and _LAST[0] == key:
+        return dict(_LAST[1])  # a new dict: a caller that adds or removes a key changes no other caller's
     try:
-        return torch.load(path, map_location=device, weights_only=True)
-    except pickle.UnpicklingError as error:
-        if "unsupported global" in str(error).lower():  # the pickle names code to run: refused, never run
-            raise ValueError(f"dlref.load refused {path}: expected only tensors and plain values (weights_only=True), "
-                             "found a pickle that would run code; load only checkpoints written by dlref from a "
-                             "source you trust.") from None
-        raise ValueError(f"dlref.load could not read {path}: expected a torch checkpoint, found a file that is not one "
-                         "(damaged or of another kind); pass another file.") from None
-    except Exception as error:  # torch's readers fail in many ways on a file that is not a checkpoint (KeyError …)
-        found = str(error).splitlines()[0][:200] if str(error) else type(error).__name__
-        raise ValueError(f"dlref.load could not read {path}: expected a complete torch checkpoint, found {found} "
-                         "(empty, truncated or not a checkpoint); pass another file.") from None
+        checkpoint = torch.load(path, map_location=device, weights_only=True)
+    except pickle.UnpicklingError as failure:
+        unsafe = next((line.strip() for line in str(failure).splitlines() if "unsupported global" in line.lower()), "")
+        if unsafe:  # the pickle names a function or class to call: what weights_only exists to refuse
+            raise error(f"{who}refused to load {path}: expected only tensors and plain values (weights_only=True), "
+                        f"found a pickle that would run code ({unsafe[:200].rstrip('.')}); load only checkpoints "
+                        "written by dlref from a source you trust.") from None
+        raise error(f"{who}could not read checkpoint {path}: expected a torch checkpoint, found a file that is not one "
+                    f"(damaged or of another kind); {retry}.") from None
+    except Exception as failure:  # torch's readers fail in many ways on a file that is not a checkpoint (KeyError …)
+        found = str(failure).splitlines()[0][:200] if str(failure) else type(failure).__name__
+        raise error(f"{who}could not read checkpoint {path}: expected a complete torch checkpoint, found {found} "
+                    f"(empty, truncated or not a checkpoint); {retry}.") from None
+    _LAST = (key, checkpoint) if isinstance(checkpoint, dict) else None
+    return dict(checkpoint) if isinstance(checkpoint, dict) else checkpoint
 
 
 def load(path, device: str | torch.device = "cpu") -> Model:

@@ -10,7 +10,6 @@ checked to hold the network the config builds before Lightning touches it.
 
 import io
 import os
-import pickle
 import tempfile
 from pathlib import Path
 
@@ -19,10 +18,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
 from dlref import networks
-
-
-class CheckpointError(ValueError):
-    """A checkpoint that cannot be used: unreadable, unsafe, or of another network."""
+from dlref.trained import CheckpointError, read
 
 
 class CheckpointWriteError(OSError):
@@ -64,28 +60,11 @@ class AtomicCheckpointIO(TorchCheckpointIO):
 
 
 def load(path, map_location=None) -> dict:
-    """``torch.load(path, weights_only=True)``, with one sentence when the file is unusable."""
-    if not Path(path).is_file():
-        found = "a folder" if Path(path).is_dir() else "no file"
-        raise CheckpointError(f"expected a checkpoint file, found {found} at {path}; check the --ckpt_path (e.g. "
-                              "runs/fcn/version_0/checkpoints/best.ckpt).")
-    try:
-        return torch.load(path, map_location=map_location or "cpu", weights_only=True)
-    except pickle.UnpicklingError as error:
-        unsafe = next((line.strip() for line in str(error).splitlines() if "unsupported global" in line.lower()), "")
-        if unsafe:  # the pickle names a function or class to call: what weights_only exists to refuse
-            raise CheckpointError(
-                f"refused to load {path}: expected only tensors and plain values (weights_only=True), found "
-                f"{unsafe[:200].rstrip('.')}; load only checkpoints written by dlref from a source you trust."
-            ) from None
-        raise CheckpointError(f"could not read checkpoint {path}: expected a torch checkpoint, found a file that is "
-                              "not one (damaged or of another kind); pass another --ckpt_path.") from None
-    except Exception as error:  # torch's readers fail in many ways on a file that is not a checkpoint (KeyError …)
-        found = str(error).splitlines()[0][:200] if str(error) else type(error).__name__
-        raise CheckpointError(
-            f"could not read checkpoint {path}: expected a complete torch checkpoint, found {found} "
-            "(empty, truncated or not a checkpoint); pass another --ckpt_path."
-        ) from None
+    """``torch.load(path, weights_only=True)`` through dlref's one reader (``dlref.trained.read``), worded for
+    ``--ckpt_path``: one sentence when the file is unusable."""
+    return read(path, map_location or "cpu", who="", retry="pass another --ckpt_path",
+                example="check the --ckpt_path (e.g. runs/fcn/version_0/checkpoints/best.ckpt)",
+                missing=CheckpointError, error=CheckpointError)
 
 
 def check_checkpoint(checkpoint, path, network: str | None = None) -> None:
