@@ -22,13 +22,13 @@ import pytest
 
 from dlref.cli import main, runs
 from dlref.cli.errors import UsageError
-from dlref.cli.runs import TEST_RESULTS
+from dlref.cli.records import TEST_RESULTS
 from dlref.lightning import Classifier, MNISTDataModule
 
 TESTS = Path(__file__).resolve().parent
 REPO = TESTS.parent
 FCN_CONFIG = REPO / "configs" / "fcn.yaml"
-LIMIT, VAL_SIZE, BATCH = 2000, 500, 128  # 1,500 training images: 750 per process, none dropped
+LIMIT, VAL_SIZE, BATCH = 700, 100, 60  # 600 training images: 300 per process, none dropped
 # Variables a DDP launch sets for its children: a stale one would make the fit think it is a child.
 DDP_ENV = ("LOCAL_RANK", "NODE_RANK", "WORLD_SIZE", "GLOBAL_RANK", "MASTER_ADDR", "MASTER_PORT", "PL_GLOBAL_SEED")
 
@@ -64,8 +64,8 @@ class ShardProbe(pl.Callback):
         path.write_text(json.dumps({"world_size": trainer.world_size, **self.seen}))
 
 
-def _data_args(mnist_root) -> list[str]:
-    return ["--config", str(FCN_CONFIG), f"--data.data_dir={mnist_root}", f"--data.limit={LIMIT}",
+def _data_args(digits_root) -> list[str]:
+    return ["--config", str(FCN_CONFIG), f"--data.data_dir={digits_root}", f"--data.limit={LIMIT}",
             f"--data.val_size={VAL_SIZE}", f"--data.batch_size={BATCH}", "--model.network_kwargs={'hidden': 64}",
             "--trainer.enable_progress_bar=false", "--trainer.enable_model_summary=false"]
 
@@ -87,17 +87,17 @@ def _env() -> dict:
     return env
 
 
-def _fit_command(mnist_root, out: Path, *extra) -> list[str]:
-    return [sys.executable, "-m", "dlref.cli", "fit", *_data_args(mnist_root), "--trainer.strategy=ddp",
+def _fit_command(digits_root, out: Path, *extra) -> list[str]:
+    return [sys.executable, "-m", "dlref.cli", "fit", *_data_args(digits_root), "--trainer.strategy=ddp",
             "--trainer.accelerator=cpu", "--trainer.max_epochs=1", f"--trainer.default_root_dir={out}",
             "--trainer.callbacks+=test_ddp.ShardProbe", *extra]
 
 
-def _check_two_processes(mnist_root, out: Path, tmp_path: Path) -> None:
+def _check_two_processes(digits_root, out: Path, tmp_path: Path) -> None:
     """The shares each process saw, the run folder rank 0 wrote, and the metrics against one process."""
     ranks = [json.loads((out / f"shards-rank{r}.json").read_text()) for r in range(2)]
     assert [r["world_size"] for r in ranks] == [2, 2]
-    dm = MNISTDataModule(data_dir=str(mnist_root), limit=LIMIT, val_size=VAL_SIZE, batch_size=BATCH)
+    dm = MNISTDataModule(data_dir=str(digits_root), limit=LIMIT, val_size=VAL_SIZE, batch_size=BATCH)
     dm.setup("fit")
     dm.setup("test")
     for stage, X in (("train", dm.train_X), ("val", dm.val_X), ("test", dm.test_X)):
@@ -117,7 +117,7 @@ def _check_two_processes(mnist_root, out: Path, tmp_path: Path) -> None:
     ddp_test = json.loads((run_dir / TEST_RESULTS).read_text().splitlines()[0])
     best = ddp_test["ckpt_path"]
     assert best.endswith("best.ckpt") and ddp_test["test/acc"] > 0.6
-    single = [*_data_args(mnist_root), "--trainer.devices=1", "--trainer.accelerator=cpu", "--ckpt_path", best]
+    single = [*_data_args(digits_root), "--trainer.devices=1", "--trainer.accelerator=cpu", "--ckpt_path", best]
     trainer = pl.Trainer(accelerator="cpu", devices=1, logger=False, enable_progress_bar=False)
     single_val = trainer.validate(Classifier.load_from_checkpoint(best), datamodule=dm, verbose=False)[0]
     assert main(["validate", *single, f"--trainer.default_root_dir={tmp_path / 'single'}"]) == 0
@@ -130,12 +130,12 @@ def _check_two_processes(mnist_root, out: Path, tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_two_process_ddp_fit_shards_the_data_and_evaluates_like_one_process(mnist_root, tmp_path):
+def test_two_process_ddp_fit_shards_the_data_and_evaluates_like_one_process(digits_root, tmp_path):
     out = tmp_path / "ddp"
-    done = subprocess.run(_fit_command(mnist_root, out, "--trainer.devices=2"), cwd=tmp_path, env=_env(),
+    done = subprocess.run(_fit_command(digits_root, out, "--trainer.devices=2"), cwd=tmp_path, env=_env(),
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-5000:]
-    _check_two_processes(mnist_root, out, tmp_path)
+    _check_two_processes(digits_root, out, tmp_path)
 
 
 def _free_port() -> int:
@@ -146,12 +146,12 @@ def _free_port() -> int:
 
 
 @pytest.mark.slow
-def test_two_nodes_on_one_machine_train_like_two_processes(mnist_root, tmp_path):
+def test_two_nodes_on_one_machine_train_like_two_processes(digits_root, tmp_path):
     # Two "machines" of one process each, started as a cluster launcher (torchrun, SLURM) starts them: the
     # same command on each, told its node's rank and where to meet, on 127.0.0.1 with the gloo backend.
     port = _free_port()
     out = tmp_path / "nodes"
-    nodes = [subprocess.Popen(_fit_command(mnist_root, out, "--trainer.num_nodes=2", "--trainer.devices=1"),
+    nodes = [subprocess.Popen(_fit_command(digits_root, out, "--trainer.num_nodes=2", "--trainer.devices=1"),
                               cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                               env={**_env(), "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port),
                                    "NODE_RANK": str(node), "LOCAL_RANK": "0", "WORLD_SIZE": "2"})
@@ -160,15 +160,15 @@ def test_two_nodes_on_one_machine_train_like_two_processes(mnist_root, tmp_path)
     assert [node.returncode for node in nodes] == [0, 0], "\n".join(o[-3000:] for o in outputs)
     assert "test accuracy" in outputs[0] and "test accuracy" not in outputs[1]  # rank 0 reports
     assert not any("terminate called" in o for o in outputs)  # the group taken down in order (runs.end_process_group)
-    _check_two_processes(mnist_root, out, tmp_path)
+    _check_two_processes(digits_root, out, tmp_path)
 
 
 @pytest.mark.slow
-def test_two_nodes_started_by_torchrun_train_like_two_processes(mnist_root, tmp_path):
+def test_two_nodes_started_by_torchrun_train_like_two_processes(digits_root, tmp_path):
     # The README's torchrun command, one per "machine", both on 127.0.0.1.
     port = _free_port()
     out = tmp_path / "torchrun"
-    fit = _fit_command(mnist_root, out, "--trainer.num_nodes=2", "--trainer.devices=1")[1:]  # after the python
+    fit = _fit_command(digits_root, out, "--trainer.num_nodes=2", "--trainer.devices=1")[1:]  # after the python
     nodes = [subprocess.Popen([sys.executable, "-m", "torch.distributed.run", "--nnodes=2", "--nproc_per_node=1",
                                f"--node_rank={node}", "--master_addr=127.0.0.1", f"--master_port={port}", *fit],
                               cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=_env())
@@ -176,7 +176,7 @@ def test_two_nodes_started_by_torchrun_train_like_two_processes(mnist_root, tmp_
     outputs = [node.communicate(timeout=300)[0] for node in nodes]
     assert [node.returncode for node in nodes] == [0, 0], "\n".join(o[-3000:] for o in outputs)
     assert not any("terminate called" in o for o in outputs)  # scripts/torchrun_repeat.py runs this 10 times
-    _check_two_processes(mnist_root, out, tmp_path)
+    _check_two_processes(digits_root, out, tmp_path)
 
 
 @pytest.mark.parametrize("ends", ["done", "failed"])

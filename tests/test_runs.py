@@ -14,7 +14,7 @@ import lightning.pytorch as pl
 import pytest
 import torch
 
-from dlref.cli import DlrefCLI, main, runs
+from dlref.cli import DlrefCLI, main, records
 from dlref.cli.runs import claim_version
 
 REPO = Path(__file__).resolve().parent.parent
@@ -31,7 +31,7 @@ def _fit(root, out, *extra):
 
 
 def _records(folder: Path) -> list[dict]:
-    path = folder / runs.TEST_RESULTS
+    path = folder / records.TEST_RESULTS
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
@@ -39,7 +39,7 @@ def test_an_untrained_model_is_never_tested(digits_root, tmp_path, capsys):
     assert _fit(digits_root, tmp_path, "--trainer.max_epochs=0") == 2
     err = capsys.readouterr().err
     assert "expected at least one epoch" in err and "--trainer.max_epochs=1" in err and "Traceback" not in err
-    assert not list(tmp_path.rglob(runs.TEST_RESULTS)) and not list(tmp_path.rglob("version_*"))
+    assert not list(tmp_path.rglob(records.TEST_RESULTS)) and not list(tmp_path.rglob("version_*"))
 
 
 @pytest.mark.parametrize("stop", [["--trainer.max_steps=3"], ["--trainer.limit_val_batches=0"],
@@ -51,7 +51,7 @@ def test_without_validation_no_model_is_chosen_and_the_test_set_is_not_used(stop
         in captured.out
     assert "(training, no validation)" in captured.out or stop != ["--trainer.max_steps=3"]
     assert "monitored key" not in captured.err and "test accuracy" not in captured.out
-    assert not list(tmp_path.rglob(runs.TEST_RESULTS))
+    assert not list(tmp_path.rglob(records.TEST_RESULTS))
     assert all(any(folder.iterdir()) for folder in tmp_path.rglob("version_*"))  # fast_dev_run writes none: removed
 
 
@@ -60,7 +60,7 @@ def test_a_model_at_chance_is_not_tested(digits_root, tmp_path, capsys):
     assert _fit(digits_root, tmp_path, "--model.lr=100", "--model.schedule=none", "--model.momentum=0") == 0
     out = capsys.readouterr().out
     assert "about chance (10%): nothing was learned, so the test set was not used" in out
-    assert not list(tmp_path.rglob(runs.TEST_RESULTS))
+    assert not list(tmp_path.rglob(records.TEST_RESULTS))
 
 
 def test_a_command_that_fails_at_the_data_leaves_no_run_folder(digits_root, tmp_path, capsys):
@@ -95,13 +95,13 @@ def test_a_checkpoint_kept_outside_a_run_is_recorded_beside_it(digits_root, tmp_
     shutil.copy(tmp_path / "runs" / "fcn" / "version_0" / "checkpoints" / "best.ckpt", mine)
     assert main(["test", "--config", str(FCN), f"--data.data_dir={digits_root}", "--ckpt_path", str(mine),
                  f"--trainer.default_root_dir={tmp_path / 'runs'}", "--trainer.enable_progress_bar=false"]) == 0
-    assert len(_records(mine.parent)) == 1 and not (tmp_path / runs.TEST_RESULTS).exists()
+    assert len(_records(mine.parent)) == 1 and not (tmp_path / records.TEST_RESULTS).exists()
 
 
 def test_a_run_whose_record_cannot_be_written_is_not_tested(digits_root, tmp_path, capsys):
     assert _fit(digits_root, tmp_path, "--test_after_fit=false") == 0
     run = tmp_path / "fcn" / "version_0"
-    (run / runs.TEST_RESULTS).mkdir()  # the record's name is taken: it cannot be appended to
+    (run / records.TEST_RESULTS).mkdir()  # the record's name is taken: it cannot be appended to
     code = main(["test", "--config", str(FCN), f"--data.data_dir={digits_root}", "--trainer.enable_progress_bar=false",
                  "--ckpt_path", str(run / "checkpoints" / "best.ckpt"), f"--trainer.default_root_dir={tmp_path}"])
     captured = capsys.readouterr()
@@ -184,9 +184,9 @@ def test_validate_takes_the_runs_split_and_refuses_another(digits_root, tmp_path
     assert main(["validate", "--ckpt_path", best, f"--data.data_dir={digits_root}",
                  "--trainer.enable_progress_bar=false"]) == 0
     assert f"val accuracy {logged:.2%}" in capsys.readouterr().out
-    # It prints its result and writes nothing, as the README says: the run folder is as the fit left it.
+    # It prints its result and writes nothing, as docs/training.md says: the run folder is as the fit left it.
     assert {path: path.read_bytes() for path in (tmp_path / "fcn" / "version_0").rglob("*") if path.is_file()} == run
-    assert "`dlref validate` prints its result and writes nothing" in (REPO / "README.md").read_text()
+    assert "`dlref validate` prints its result and writes nothing" in (REPO / "docs" / "training.md").read_text()
     assert main(["validate", "--ckpt_path", best, f"--data.data_dir={digits_root}", "--data.seed=1"]) == 2
     err = capsys.readouterr().err
     assert "expected the data split of the run it evaluates, found --data.seed=1 where the run had 0" in err
@@ -231,8 +231,8 @@ def test_last_resumes_the_newest_run_whose_fit_did_not_finish_and_says_why(digit
     said = ("dlref: resuming runs/fcn/version_0/checkpoints/last.ckpt: the newest fcn run whose fit did not finish "
             "(stopped, killed or crashed); the newer version_1 finished")
     assert said in capsys.readouterr().err
-    assert said in (REPO / "README.md").read_text()  # the README quotes it as printed
-    assert (tmp_path / "runs" / "fcn" / "version_2" / runs.FIT_FINISHED).is_file()
+    assert said in (REPO / "docs" / "reliability.md").read_text()  # the Reliability page quotes it as printed
+    assert (tmp_path / "runs" / "fcn" / "version_2" / records.FIT_FINISHED).is_file()
     # version_2 went on from version_0 and finished: nothing is left to resume, and the sentence says how to extend.
     assert _small(root, "runs", "--trainer.max_epochs=3", "--ckpt_path", "last") == 2
     err = capsys.readouterr().err
@@ -262,7 +262,7 @@ def test_a_fit_that_crashes_after_a_checkpoint_keeps_it_and_last_resumes_it(digi
     run = out / "fcn" / "version_0"
     assert "No space left on device" in capsys.readouterr().err
     assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["best.ckpt", "last.ckpt"]
-    assert not (run / runs.FIT_FINISHED).exists()
+    assert not (run / records.FIT_FINISHED).exists()
     assert _small(root, out, "--trainer.max_epochs=3", "--ckpt_path", "last") == 0
     assert f"dlref: resuming {run / 'checkpoints' / 'last.ckpt'}: the newest fcn run" in capsys.readouterr().err
 

@@ -23,7 +23,7 @@ from lightning.pytorch.callbacks import TQDMProgressBar
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
 from dlref.cli import predict as predictions
-from dlref.cli import runs, settings
+from dlref.cli import records, runs, settings
 from dlref.cli.console import EpochBar, Summary, quiet, terminal
 from dlref.cli.errors import UsageError
 from dlref.cli.recipe import RUNS_DIR, TRAINER_DEFAULTS
@@ -60,7 +60,7 @@ class DlrefCLI(LightningCLI):
 
     # Private, and kept for the same reason: LightningCLI puts the hyper-parameters of a --ckpt_path file over
     # the command's own before any public hook. A fit keeps the model it was asked for, so that a resume with
-    # other settings is refused (runs.check_resume) rather than silently undone.
+    # other settings is refused (records.check_resume) rather than silently undone.
     def _parse_ckpt_path(self) -> None:
         subcommand = self.config.get("subcommand")
         self._asked_model = self.config[subcommand].model.clone() if subcommand == "fit" else None
@@ -108,7 +108,7 @@ class DlrefCLI(LightningCLI):
         if ckpt == "last":  # fit's: validate, test and predict have theirs from predict.arguments
             # The newest run whose fit did not finish; the resume logs into a new version folder, so the
             # interrupted run's logs and checkpoints stay as they were.
-            path, why = runs.resume_point(self.trainer.loggers[0].save_dir if self.trainer.loggers else RUNS_DIR,
+            path, why = records.resume_point(self.trainer.loggers[0].save_dir if self.trainer.loggers else RUNS_DIR,
                                           network)
             ckpt = config["ckpt_path"] = self.config[self.subcommand]["ckpt_path"] = str(path)
             if runs.rank_zero():
@@ -120,7 +120,7 @@ class DlrefCLI(LightningCLI):
                 asked = getattr(self, "_asked_model", None)
                 asked = dict(self.model.hparams) if asked is None else {
                     **asked.as_dict(), "network_kwargs": dict(asked.network_kwargs or {})}  # as Classifier keeps it
-                runs.check_resume(ckpt, checkpoint, asked, self.config.fit)
+                records.check_resume(ckpt, checkpoint, asked, self.config.fit)
         return ckpt
 
     def before_fit(self) -> None:
@@ -137,7 +137,7 @@ class DlrefCLI(LightningCLI):
         last = next((Path(c.dirpath, "last.ckpt") for c in self.trainer.callbacks if isinstance(c, LastCheckpoint)
                      and c.dirpath), None)
         if self.trainer.is_global_zero and last is not None and last.is_file():
-            runs.record_fit_end(runs.run_dir(last), self.trainer)
+            records.record_fit_end(runs.run_dir(last), self.trainer)
         # The model is chosen on validation (the best checkpoint); the test set is then used once.
         for callback in self.trainer.callbacks:
             if isinstance(callback, GracefulStop):
@@ -177,17 +177,17 @@ class DlrefCLI(LightningCLI):
     def _test(self, ckpt: str, folder: Path, test) -> None:
         """Check the record can be written, test, record the use, then show the result and the files."""
         if self.trainer.is_global_zero:
-            runs.before_test(folder)
+            records.before_test(folder)
         figures = self._figures()
         if figures is not None:
             figures.dirpath = str(folder)
         metrics = {k: float(v) for k, v in test()[0].items() if k.startswith("test/")}
         if not self.trainer.is_global_zero or not metrics:
             return
-        count = runs.record(folder, ckpt, metrics)
+        count = records.record(folder, ckpt, metrics)
         print(f"dlref: run folder {folder}", flush=True)
         print(f"dlref: tested {ckpt}: test accuracy {metrics['test/acc']:.2%}, test loss {metrics['test/loss']:.4f} "
-              f"(use {count} of this run's test set, recorded in {runs.TEST_RESULTS})", flush=True)
+              f"(use {count} of this run's test set, recorded in {records.TEST_RESULTS})", flush=True)
         if figures is not None and figures.written:
             print(f"dlref: figures {', '.join(str(path) for path in figures.written)}", flush=True)
 
@@ -198,7 +198,7 @@ class DlrefCLI(LightningCLI):
     def before_validate(self) -> None:
         ckpt = self._checked_ckpt()
         if ckpt:
-            runs.check_split(ckpt, self.config.validate)
+            records.check_split(ckpt, self.config.validate)
 
     def validate(self, **kwargs) -> None:  # the `dlref validate` subcommand: a result to read, no files
         metrics = self.trainer.validate(**{**kwargs, "verbose": False})[0]

@@ -30,7 +30,7 @@ import torch
 import yaml
 
 from dlref import figures
-from dlref.cli import runs
+from dlref.cli import records, runs
 from dlref.cli.errors import RunError, UsageError
 from dlref.cli.recipe import RUNS_DIR
 from dlref.data.images import SUFFIXES
@@ -111,7 +111,7 @@ def arguments(args: list[str]) -> list[str]:
         if network:  # LightningCLI would build the checkpoint's network and drop the config's without a word
             check_checkpoint(load(ckpt), ckpt, network)
         return args
-    config = runs.recorded_config(ckpt)  # {} when there is none: the checkpoint still names the network
+    config = records.recorded_config(ckpt)  # {} when there is none: the checkpoint still names the network
     recipe = {k: config[k] for k in ("model", "data") if isinstance(config.get(k), dict)}
     return [args[0], "--config", json.dumps(recipe), *args[1:]] if recipe else args
 
@@ -169,7 +169,7 @@ def predict(trainer, kwargs: dict, draw: bool) -> None:
     folder = runs.run_dir(ckpt)
     _check_writable(folder)
     if datamodule.images is None:  # predicting the test set is looking at it: a use, recorded like a test
-        runs.before_test(folder)
+        records.before_test(folder)
     if trainer.progress_bar_callback is not None:
         trainer.progress_bar_callback.disable()  # a second's work: the table is the output
     with warnings.catch_warnings():
@@ -186,9 +186,9 @@ def predict(trainer, kwargs: dict, draw: bool) -> None:
     print(f"dlref: {network} from {ckpt} on {len(P):,} image{'s' if len(P) != 1 else ''}", flush=True)
     if datamodule.images is None:
         accuracy = float((P.argmax(dim=1) == datamodule.test_t.cpu()).double().mean())
-        count = runs.record(folder, f"{ckpt} (dlref predict)", {"test/acc": accuracy})
+        count = records.record(folder, f"{ckpt} (dlref predict)", {"test/acc": accuracy})
         print(f"dlref: test accuracy {accuracy:.2%} (use {count} of this run's test set, recorded in "
-              f"{runs.TEST_RESULTS})", flush=True)
+              f"{records.TEST_RESULTS})", flush=True)
     print(_table(names, P), flush=True)
     print(f"dlref: predictions {csv_path}", flush=True)
     if draw:
