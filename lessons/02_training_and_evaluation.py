@@ -305,7 +305,7 @@ check.kfold_split(kfold_split)
 # The same schemes, each fold trained by Lightning with a config's recipe, are one command (README, "Evaluation"):
 #
 # ```
-# dlref-validate --config configs/fcn.yaml --scheme kfold --folds 5 --limit 10000
+# dlref-kfold --config configs/fcn.yaml --scheme kfold --folds 5 --limit 10000
 # ```
 #
 # Lesson 3 looks at the curves of a model trained too long on too little data, and what to do about it.

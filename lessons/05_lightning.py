@@ -215,9 +215,9 @@ print(len((run / "test_results.jsonl").read_text().splitlines()), "uses of this 
 
 # %% [markdown]
 # Other things the same command does: `--ckpt_path last` resumes the newest run whose fit did not finish
-# (stopped, killed or crashed) exactly, into a new `version_N` folder; Ctrl-C stops at the end of a batch after saving `last.ckpt`;
-# `--trainer.accelerator=gpu --trainer.devices=2` trains on two GPUs (README, "Reliability" and "Performance and
-# scale").
+# (stopped, killed or crashed) exactly, into a new `version_N` folder; Ctrl-C stops at the end of a batch after
+# saving `last.ckpt`; `--trainer.accelerator=gpu --trainer.devices=2` trains on two GPUs (README, "Reliability" and
+# "Performance and scale").
 #
 # ### Your turn: read the run folder
 #

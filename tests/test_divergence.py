@@ -84,8 +84,8 @@ def test_cli_divergence_with_one_batch_an_epoch_never_tests_or_saves_non_finite_
 @pytest.mark.parametrize("command,args,option", [
     ("dlref-overfit", ["--variants", "overfitting", "--trainer.max_epochs=2", "--train-size", "200",
                        "--data.val_size=100", "--model.lr=1e30"], "--model.lr="),
-    ("dlref-validate", ["--config", str(FCN), "--scheme", "holdout", "--limit", "400", "--trainer.max_epochs=2",
-                        "--model.lr=1e30"], "--model.lr="),
+    ("dlref-kfold", ["--config", str(FCN), "--scheme", "holdout", "--limit", "400", "--trainer.max_epochs=2",
+                     "--model.lr=1e30"], "--model.lr="),
 ])
 def test_the_evaluation_commands_name_their_own_option(command, args, option, mnist_root, tmp_path, capsys):
     from dlref.cli import kfold as validate

@@ -12,6 +12,7 @@ import torch
 import torchvision
 
 from dlref.data import mnist as M
+from dlref.data.download import download_mnist, main
 from dlref.data.idx import IDXError, write_idx
 from dlref.data.mnist import (
     MNIST,
@@ -20,7 +21,6 @@ from dlref.data.mnist import (
     MNISTDownloadError,
     MNISTNotFoundError,
     data_dir,
-    download_mnist,
     load_mnist,
     normalize,
     pixel_stats,
@@ -318,12 +318,12 @@ def test_unreachable_mirrors_are_named(tmp_path, monkeypatch):
 
 
 def test_main_says_what_is_missing(tmp_path, capsys):
-    assert M.main(["--check", "--root", str(tmp_path)]) == 1
+    assert main(["--check", "--root", str(tmp_path)]) == 1
     _, err = capsys.readouterr()
     assert f"{M.TRAIN_IMAGES}" in err and "dlref-download" in err and "Traceback" not in err
 
 
 def test_main_checks_the_real_files(capsys, mnist_root):
-    assert M.main(["--check", "--root", str(mnist_root)]) == 0
+    assert main(["--check", "--root", str(mnist_root)]) == 0
     out, _ = capsys.readouterr()
     assert "MNIST ready" in out and "(60000, 28, 28)" in out

@@ -10,7 +10,7 @@ import torch
 
 from dlref.cli import kfold as validate
 from dlref.lightning import DigitsDataModule, TensorDataModule
-from dlref.lightning.validation import SplitDataModule, cross_validate, splits
+from dlref.lightning.kfold import SplitDataModule, cross_validate, splits
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -170,7 +170,7 @@ class _Settings(pl.Callback):
 @pytest.mark.parametrize("config", sorted(p.name for p in (ROOT / "configs").glob("*.yaml")))
 def test_every_fold_runs_exactly_the_recipe_dlref_fit_runs(config, mnist_root, tmp_path):
     from dlref.cli.recipe import recipe
-    from dlref.lightning.validation import fold_settings
+    from dlref.lightning.kfold import fold_settings
 
     args = ["--config", str(ROOT / "configs" / config), f"--data.data_dir={mnist_root}", "--data.limit=300",
             "--data.val_size=60", "--trainer.max_epochs=1", "--trainer.limit_train_batches=1",

@@ -5,7 +5,7 @@
     130  stopped by Ctrl-C (SIGINT), 143 stopped by SIGTERM: the shell's codes for those signals
 
 ``run(command, fn, lr_option)`` calls ``fn()`` and turns each of these into its code; ``--debug`` or
-``DLREF_DEBUG=1`` lets the traceback through instead. Shared by ``dlref``, ``dlref-validate``,
+``DLREF_DEBUG=1`` lets the traceback through instead. Shared by ``dlref``, ``dlref-kfold``,
 ``dlref-overfit`` and ``scripts/train_scratch.py``, so every entry point ends the same way.
 """
 

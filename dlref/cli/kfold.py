@@ -1,9 +1,9 @@
 """Estimate how well a model generalises: hold-out, K-fold or iterated K-fold on MNIST's training set.
 
-    dlref-validate --config configs/fcn.yaml --scheme kfold --folds 5 --limit 10000
-    dlref-validate --config configs/fcn.yaml --scheme iterated --folds 3 --repeats 3 \\
+    dlref-kfold --config configs/fcn.yaml --scheme kfold --folds 5 --limit 10000
+    dlref-kfold --config configs/fcn.yaml --scheme iterated --folds 3 --repeats 3 \\
         --limit 3000 --trainer.max_epochs=5
-    dlref-validate --config configs/fcn.yaml --scheme holdout --val-size 0.2 --limit 10000
+    dlref-kfold --config configs/fcn.yaml --scheme holdout --val-size 0.2 --limit 10000
 
 Each fold trains a fresh model (same initial weights, new optimizer) through the same Lightning
 path as `dlref fit`, then reports its validation accuracy; the score is the mean ± standard
@@ -24,13 +24,13 @@ from dlref.cli.console import quiet
 from dlref.cli.errors import UsageError
 from dlref.cli.recipe import recipe
 from dlref.cli.runs import claim_version, run_command
-from dlref.lightning.validation import SCHEMES, cross_validate, fold_settings
+from dlref.lightning.kfold import SCHEMES, cross_validate, fold_settings
 
 RUNS = Path("runs") / "validate"
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(prog="dlref-validate", description=__doc__,
+    parser = argparse.ArgumentParser(prog="dlref-kfold", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scheme", choices=SCHEMES, default="kfold",
                         help="holdout: one split; kfold: K folds; iterated: K-fold repeated with reshuffling")
@@ -48,7 +48,7 @@ def parse_args(argv):
 
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    return run_command("dlref-validate", lambda: _main(*parse_args(argv)), argv)
+    return run_command("dlref-kfold", lambda: _main(*parse_args(argv)), argv)
 
 
 def _main(args, rest: list[str]) -> int:
@@ -57,14 +57,14 @@ def _main(args, rest: list[str]) -> int:
     cli = recipe(*[a for a in rest if a != "--debug"], *limit)  # exactly `dlref fit`'s model, data and trainer
     model_kwargs, max_epochs, trainer = fold_settings(cli)
     if not isinstance(max_epochs, int) or max_epochs < 1:
-        raise UsageError(f"dlref-validate expected at least one epoch per fold, found max_epochs={max_epochs}; pass "
+        raise UsageError(f"dlref-kfold expected at least one epoch per fold, found max_epochs={max_epochs}; pass "
                          "e.g. --trainer.max_epochs=3 (untrained folds would score chance).")
     limit = cli.datamodule.limit  # --limit, or --data.limit
     seed = args.seed if args.seed is not None else (cli.config.seed_everything or 0)
     val_size = int(args.val_size) if args.val_size >= 1 else args.val_size
     folder = Path(args.out) / model_kwargs["network"]
     run_dir = folder / f"version_{claim_version(folder, '--out')}"
-    print(f"dlref-validate: {args.scheme}, {model_kwargs['network']}, {max_epochs} epochs per fold, "
+    print(f"dlref-kfold: {args.scheme}, {model_kwargs['network']}, {max_epochs} epochs per fold, "
           f"seed {seed}, {f'first {limit:,}' if limit else 'all'} training images -> {run_dir}", flush=True)
     start = time.perf_counter()
 
@@ -86,7 +86,7 @@ def _main(args, rest: list[str]) -> int:
     labels = [name.replace("repeat ", "r").replace(", fold ", "f").replace("fold ", "") for name in result.names]
     picture = figures.fold_scores(result.histories, result.accuracies, run_dir / "cross_validation.png",
                                   f"{model_kwargs['network'].upper()}, {result}", labels)
-    print(f"dlref-validate: {result}; {seconds:.0f} s; wrote {picture}")
+    print(f"dlref-kfold: {result}; {seconds:.0f} s; wrote {picture}")
     return 0
 
 

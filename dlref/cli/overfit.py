@@ -33,8 +33,8 @@ from dlref.cli.errors import UsageError
 from dlref.cli.recipe import recipe
 from dlref.cli.runs import claim_version, run_command
 from dlref.data.split import holdout
+from dlref.lightning.kfold import SplitDataModule, data_settings, fold_settings, train_and_validate
 from dlref.lightning.module import Classifier
-from dlref.lightning.validation import SplitDataModule, data_settings, fold_settings, train_and_validate
 
 RUNS = Path("runs") / "overfit"
 CONFIG = Path(__file__).resolve().parents[2] / "configs" / "overfit.yaml"  # beside the package, in the repository

@@ -52,7 +52,7 @@ def run_version(folder: Path) -> int | None:
 
 def run_command(command: str, fn, argv: list[str], help_command: str | None = None) -> int:
     """``errors.run`` of ``fn`` (its exit code, one sentence for a mistake), then ``release`` of the run folders
-    the command claimed and the end of its DDP process group: how ``dlref``, ``dlref-validate`` and
+    the command claimed and the end of its DDP process group: how ``dlref``, ``dlref-kfold`` and
     ``dlref-overfit`` each end."""
     failure: list[BaseException] = []
 

@@ -2,13 +2,14 @@
 
 ``load_mnist`` reads the four MNIST files from ``ROOT/MNIST/raw/`` (torchvision's
 layout) and says what is missing and how to get it; ``download_mnist`` is
-torchvision's verified download, placed atomically; ``normalize`` scales the
+torchvision's verified download, placed atomically (``dlref.data.download``); ``normalize`` scales the
 pixels with the training set's mean and std. ``digit`` and ``read_digits`` bring your own image
 files to MNIST's form (``dlref.data.images``). ``dlref.data.idx`` checks a file
 before torchvision reads it; the batching and split helpers live in
 ``dlref.data.batches`` and ``dlref.data.split``.
 """
 
+from .download import download_mnist
 from .idx import IDXError, write_idx
 from .images import ImageError, digit, read_digits, to_mnist
 from .mnist import (
@@ -19,7 +20,6 @@ from .mnist import (
     MNISTDownloadError,
     MNISTNotFoundError,
     data_dir,
-    download_mnist,
     load_mnist,
     normalize,
 )

@@ -12,24 +12,13 @@ format from ``ROOT/FashionMNIST/raw/`` or ``ROOT/KMNIST/raw/``. Before
 torchvision reads a file, dlref checks it is there and whole, so a missing or
 damaged file is one sentence naming it, the folder, and what to do.
 
-``download_mnist`` (or ``dlref-download``) is torchvision's download (its
-mirrors, its MD5 check of each ``.gz``), run in a temporary folder beside
-``raw/``: only when every file has arrived and been unpacked are the missing
-ones moved into ``raw/``, each with one atomic rename. An interrupted or
-corrupted download leaves nothing under a name a later run reads, and a file
-already in ``raw/`` is never touched.
+Getting the files is ``dlref.data.download`` (``dlref-download``).
 
 ``normalize`` turns images into ``(N, 1, 28, 28)`` float32 with the training
 set's mean and std.
 """
 
-import argparse
-import http.client
 import os
-import shutil
-import sys
-import tempfile
-import zlib
 from pathlib import Path
 from typing import NamedTuple
 
@@ -75,7 +64,7 @@ def data_dir(root=None) -> Path:
     return Path(root if root is not None else os.environ.get(ENV_VAR) or DEFAULT_DATA_DIR).expanduser()
 
 
-def _dataset(name: str) -> type:
+def dataset_class(name: str) -> type:
     if name not in DATASETS:
         raise ValueError(f"expected a dataset in {DATASETS}, found {name!r}; pass e.g. --data.dataset=MNIST.")
     return getattr(torchvision.datasets, name)
@@ -138,7 +127,7 @@ def _read(root, dataset: str, train: bool) -> tuple[torch.Tensor, torch.Tensor]:
     if n_images != n_labels:
         raise IDXError(f"{folder / images} holds {n_images} images but {folder / labels} holds {n_labels} labels, "
                        "expected as many of each; move both away and download them again.")
-    data = _dataset(dataset)(str(data_dir(root)), train=train)  # torchvision reads the two files
+    data = dataset_class(dataset)(str(data_dir(root)), train=train)  # torchvision reads the two files
     t = data.targets
     if len(t) and int(t.max()) >= CLASSES:  # once per file, not per batch
         raise IDXError(f"{folder / labels} holds labels {int(t.min())}..{int(t.max())}, expected digits "
@@ -148,7 +137,7 @@ def _read(root, dataset: str, train: bool) -> tuple[torch.Tensor, torch.Tensor]:
 
 def load_mnist(root=None, dataset: str = "MNIST") -> MNIST:
     """The four arrays of ``ROOT/<dataset>/raw/`` (see the module docstring for shapes)."""
-    _dataset(dataset)
+    dataset_class(dataset)
     folder = raw_dir(root, dataset)
     missing = [name for name in FILES if not (folder / name).is_file()]
     if missing:
@@ -159,67 +148,3 @@ def load_mnist(root=None, dataset: str = "MNIST") -> MNIST:
 # What a failed download raises: torchvision's "File not found or corrupted" (an MD5 mismatch) and its
 # "Error downloading" (every mirror failed) are RuntimeErrors; a cut connection is an HTTPException;
 # URLError, timeouts and a full disk are OSErrors; a damaged gzip stream is EOFError or zlib.error.
-_FAILURES = (RuntimeError, OSError, http.client.HTTPException, EOFError, zlib.error)
-
-
-def download_mnist(root=None, dataset: str = "MNIST", log=print) -> dict[str, str]:
-    """Put each missing file of ``ROOT/<dataset>/raw/`` in place with torchvision's verified download.
-
-    Returns what was done per file: ``present`` or ``downloaded``. A ``NAME.gz`` already in ``raw/`` is
-    used instead of the network when its MD5 is right. Nothing in ``raw/`` is ever overwritten.
-    """
-    cls, folder = _dataset(dataset), raw_dir(root, dataset)
-    missing = [name for name in FILES if not (folder / name).is_file()]
-    if not missing:
-        return dict.fromkeys(FILES, "present")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(dir=folder, prefix=".download-"))
-    except OSError as error:
-        raise MNISTDownloadError(f"could not download into {folder.resolve()}: expected a writable folder, found "
-                                 f"{error.strerror or error}; pass a writable data folder.") from None
-    try:
-        staged = staging / dataset / "raw"
-        staged.mkdir(parents=True)
-        for name in FILES:  # packed files the user already has: torchvision checks their MD5 and skips them
-            if (folder / f"{name}.gz").is_file():
-                shutil.copyfile(folder / f"{name}.gz", staged / f"{name}.gz")
-        log(f"downloading {dataset} with torchvision into {folder.resolve()} (missing: {', '.join(missing)})")
-        try:
-            cls(str(staging), train=True, download=True)
-        except _FAILURES as error:
-            found = " ".join(str(error).split())[:300]
-            raise MNISTDownloadError(
-                f"could not download {dataset}: expected files whose MD5 matches torchvision's from "
-                f"{', '.join(cls.mirrors)}, found {type(error).__name__}: {found}; check the connection (or "
-                f"HTTPS_PROXY) and rerun, or, offline, copy the four files into {folder.resolve()}."
-            ) from None
-        for name in missing:
-            if not (folder / name).exists():  # another process may have placed it meanwhile: keep theirs
-                os.replace(staged / name, folder / name)  # atomic: the name only ever holds a whole file
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return {name: "downloaded" if name in missing else "present" for name in FILES}
-
-
-def main(argv=None) -> int:
-    """``dlref-download [--dataset NAME] [--root ROOT] [--check]``: fetch the missing files (or only check them)."""
-    parser = argparse.ArgumentParser(prog="dlref-download", description=__doc__.split("\n")[0])
-    parser.add_argument("--root", default=None, help=f"data folder holding MNIST/raw/ (default: ${ENV_VAR} or ./data)")
-    parser.add_argument("--dataset", choices=DATASETS, default="MNIST", help="which dataset (default: MNIST)")
-    parser.add_argument("--check", action="store_true", help="only check the files; download nothing")
-    args = parser.parse_args(argv)
-    try:
-        if not args.check:
-            download_mnist(args.root, args.dataset)
-        data = load_mnist(args.root, args.dataset)
-    except (MNISTNotFoundError, MNISTDownloadError, IDXError) as error:
-        print(f"dlref-download: error: {error}", file=sys.stderr)
-        return 1
-    print(f"{args.dataset} ready in {raw_dir(args.root, args.dataset).resolve()}: train "
-          f"{tuple(data.train_images.shape)}, test {tuple(data.test_images.shape)}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -9,8 +9,9 @@ form by ``dlref.data.images``; without them, the test set.
 import torch
 
 from dlref.data.batches import Batches
+from dlref.data.download import download_mnist
 from dlref.data.images import read_digits
-from dlref.data.mnist import MNIST_MEAN, MNIST_STD, download_mnist, load_mnist, normalize, pixel_stats
+from dlref.data.mnist import MNIST_MEAN, MNIST_STD, load_mnist, normalize, pixel_stats
 from dlref.lightning.datamodule import InMemoryDataModule
 
 

@@ -1,6 +1,6 @@
 """Estimate how well a model generalises: hold-out, K-fold or iterated K-fold on MNIST's training set.
 
-Also installed as `dlref-validate`; `--help` lists the options (dlref/cli/kfold.py).
+Also installed as `dlref-kfold`; `--help` lists the options (dlref/cli/kfold.py).
 """
 
 import sys
