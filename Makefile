@@ -9,11 +9,13 @@ PIP := $(PY) -m pip install -q -c constraints.txt
 TORCH_INDEX ?=
 STAMP := $(VENV)/.dlref-installed
 DEMO_STAMP := $(VENV)/.dlref-demo-installed
+DOCS_STAMP := $(VENV)/.dlref-docs-installed
 MODEL ?= fcn
 ARGS ?=
 export DLREF_DATA_DIR ?= data
 
 .PHONY: setup train train-scratch test lint bench lessons notebook gpu-check clean demo setup-demo
+.PHONY: setup-docs docs docs-serve docs-check
 
 setup: $(STAMP)
 
@@ -34,6 +36,26 @@ $(DEMO_STAMP): $(STAMP)
 
 demo: $(DEMO_STAMP)
 	$(VENV)/bin/dlref demo $(ARGS)
+
+# The documentation site (docs/, mkdocs.yml): the docs extra once, then site/ built strictly (a broken link or a
+# missing page fails it) and offline (docs/hooks.py fails a page that would load anything from another host). The
+# lessons' pages use lessons/rendered/ (make lessons; DLREF_RENDERED_LESSONS=folder for another), running only a
+# lesson whose notebook is missing or stale. docs-serve: http://127.0.0.1:8000; docs-check: the site in Chromium.
+setup-docs: $(DOCS_STAMP)
+
+$(DOCS_STAMP): $(STAMP)
+	$(PIP) -e '.[dev,docs]'
+	$(PY) -c "import mkdocs, material, mkdocstrings_handlers.python, nbconvert"
+	touch $(DOCS_STAMP)
+
+docs: $(DOCS_STAMP)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site $(ARGS)
+
+docs-serve: $(DOCS_STAMP)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs serve --strict --dev-addr 127.0.0.1:8000 $(ARGS)
+
+docs-check: $(DOCS_STAMP)
+	$(PY) -m pytest tests/test_site.py tests/test_docs.py tests/test_readme.py $(ARGS)
 
 train: $(STAMP)
 	$(PY) scripts/train_lightning.py fit --config configs/$(MODEL).yaml $(ARGS)

@@ -1,9 +1,9 @@
 """The benchmark suite (``make bench``): the sections of ``scripts/benchmarks/``, one report.
 
-    python scripts/bench.py                  # every section (BENCHMARKS.md says how long it takes)
+    python scripts/bench.py                  # every section (docs/performance.md says how long it takes)
     python scripts/bench.py --quick          # a smoke run of every section
     python scripts/bench.py --only core,data --repeats 7
-    python scripts/bench.py --write          # also put the tables into BENCHMARKS.md
+    python scripts/bench.py --write          # also put the tables into docs/performance.md
     python scripts/bench.py --only accuracy --keep bench-out/benchmarks.json --write   # the others kept
     python scripts/bench.py --render bench-out/benchmarks.json --write                 # measure nothing
 
@@ -40,8 +40,9 @@ def parse_args(argv):
     parser.add_argument("--threads", type=int, default=0, help="torch.set_num_threads; 0 keeps torch's default")
     parser.add_argument("--breakdown", action="store_true", help="core: also time each substitution on its own")
     parser.add_argument("--out", default=str(harness.ROOT / "bench-out"), help="folder for benchmarks.md / .json")
-    parser.add_argument("--write", nargs="?", const=str(harness.ROOT / "BENCHMARKS.md"), metavar="PATH",
-                        help="also put the tables into PATH (default BENCHMARKS.md), between its bench markers")
+    parser.add_argument("--write", nargs="?", const=str(harness.PAGE), metavar="PATH",
+                        help="also put the tables into PATH (default docs/performance.md, the site's Performance "
+                        "page), between its bench markers")
     parser.add_argument("--anchor-from", metavar="DIR", help="accuracy: the pytorch/examples recipe's epochs from an "
                         "earlier --out folder (its anchor-accuracy.jsonl) instead of running it again")
     parser.add_argument("--render", metavar="JSON", help="measure nothing: make the tables from a benchmarks.json")
@@ -102,7 +103,7 @@ def main(argv=None) -> int:
     print(report)
     if args.write:
         path = Path(args.write)
-        path.write_text(harness.splice(path.read_text() if path.exists() else "# Benchmarks\n", report))
+        path.write_text(harness.splice(path.read_text() if path.exists() else "# Performance\n", report))
         print(f"bench: tables written into {path}", file=sys.stderr)
     return 0
 

@@ -125,8 +125,8 @@ def test_without_a_checkpoint_one_sentence_says_how_to_make_one_as_the_readme_qu
     assert main(["demo"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
-    assert err.strip() in readme, f"the README quotes another message than {err.strip()!r}"
+    page = (Path(__file__).resolve().parent.parent / "docs" / "demo.md").read_text()
+    assert err.strip() in page, f"docs/demo.md quotes another message than {err.strip()!r}"
 
 
 def test_a_network_that_was_not_trained_is_one_sentence(runs, tmp_path, capsys):

@@ -22,7 +22,8 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[2]
 ANCHOR = ROOT / "scripts" / "pytorch_examples_mnist.py"  # pytorch/examples' MNIST recipe, run as it is
-BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"  # the generated part of BENCHMARKS.md
+PAGE = ROOT / "docs" / "performance.md"  # the site's Performance page: --write puts the tables into it
+BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"  # the generated part of that page
 NOT_MEASURED = "not measured"
 
 
