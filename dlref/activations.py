@@ -10,6 +10,8 @@ against the literal formula, outputs and gradients.
 import torch
 from torch import nn
 
+from . import checks
+
 
 def relu(x: torch.Tensor) -> torch.Tensor:
     """``ReLU(x) = x > 0 ? x : 0`` (the slide's definition). Twin: ``torch.relu``."""
@@ -41,30 +43,7 @@ def identity(x: torch.Tensor) -> torch.Tensor:
     return x
 
 
-NAMES = ("relu", "sigmoid", "tanh", "softmax", "identity")
-
-
-def activation(activate, owner: str = "Layer"):
-    """What a layer's ``activate`` argument stands for, checked when the layer is built: a function (or an
-    ``nn.Module`` instance) as it is, one of dlref's by its name (``"relu"``), an ``nn.Module`` class built for you
-    (``nn.ReLU`` → ``nn.ReLU()``); anything else is one sentence naming ``activate``."""
-    if isinstance(activate, str):
-        if activate not in NAMES:
-            raise ValueError(f"{owner} expected activate to be a function or one of dlref's activations "
-                             f"{', '.join(map(repr, NAMES))}, found {activate!r}; pass e.g. activate=dlref.relu.")
-        return globals()[activate]
-    if isinstance(activate, type) and issubclass(activate, nn.Module):
-        try:
-            return activate()  # nn.ReLU → nn.ReLU(), as torch users write it in nn.Sequential
-        except TypeError:
-            raise TypeError(f"{owner} expected activate to be a function or a module, found the class "
-                            f"{activate.__name__}, which needs arguments; pass an instance, e.g. "
-                            f"activate={activate.__name__}(...).") from None
-    if isinstance(activate, type) or not callable(activate):
-        found = f"the class {activate.__name__}" if isinstance(activate, type) else type(activate).__name__
-        raise TypeError(f"{owner} expected activate to be a function such as dlref.relu (or a module such as "
-                        f"nn.ReLU()), found {found}; pass e.g. activate=dlref.relu.")
-    return activate
+NAMES = ("relu", "sigmoid", "tanh", "softmax", "identity")  # a layer's activate may name one: Layer(784, 10, "relu")
 
 
 class Activation(nn.Module):
@@ -73,7 +52,7 @@ class Activation(nn.Module):
 
     def __init__(self, activate=relu):
         super().__init__()
-        self.activate = activation(activate, "Activation")
+        self.activate = checks.activation(activate, "Activation")  # "relu" → relu, nn.ReLU → nn.ReLU()
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         return self.activate(X)

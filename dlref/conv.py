@@ -27,16 +27,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .activations import activation, relu
-from .errors import check_float
+from . import checks
+from .activations import relu
 
 
-def _pair(value, name: str) -> tuple[int, int]:
-    """``3 → (3, 3)``; ``(3, 5)`` stays; anything else is refused with a sentence."""
-    pair = (value, value) if isinstance(value, int) else tuple(value) if isinstance(value, (tuple, list)) else None
-    if pair is None or len(pair) != 2 or not all(isinstance(v, int) for v in pair):
-        raise ValueError(f"ConvLayer expected {name} as an int or a pair of ints, found {value!r}; pass e.g. {name}=3.")
-    return pair
+def _pair(value) -> tuple[int, int]:
+    """``3 → (3, 3)``; ``(3, 5)`` stays (``checks.conv_layer`` refuses anything else)."""
+    return (value, value) if isinstance(value, int) else tuple(value)
 
 
 class ConvLayer(nn.Module):
@@ -44,16 +41,9 @@ class ConvLayer(nn.Module):
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, activate=relu):
         super().__init__()
-        self.kernel_size, self.stride = _pair(kernel_size, "kernel_size"), _pair(stride, "stride")
-        self.padding = _pair(padding, "padding")
-        if min(in_channels, out_channels, *self.kernel_size, *self.stride) < 1 or min(self.padding) < 0:
-            raise ValueError(
-                f"ConvLayer expected positive channels, kernel_size and stride and padding >= 0, found "
-                f"in_channels={in_channels}, out_channels={out_channels}, kernel_size={self.kernel_size}, "
-                f"stride={self.stride}, padding={self.padding}; pass e.g. ConvLayer(1, 32, 3, padding=1)."
-            )
+        self.activate = checks.conv_layer(in_channels, out_channels, kernel_size, stride, padding, activate)
         self.in_channels, self.out_channels = in_channels, out_channels
-        self.activate = activation(activate, "ConvLayer")
+        self.kernel_size, self.stride, self.padding = _pair(kernel_size), _pair(stride), _pair(padding)
         self.W = nn.Parameter(torch.empty(out_channels, in_channels, *self.kernel_size,
                                           memory_format=torch.channels_last))
         self.B = nn.Parameter(torch.empty(out_channels))
@@ -67,26 +57,7 @@ class ConvLayer(nn.Module):
         nn.init.uniform_(self.B, -bound, bound)
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
-        check_float("ConvLayer", X)
-        c = self.in_channels
-        if X.dim() not in (3, 4):
-            raise ValueError(
-                f"ConvLayer expected images of shape (batch, {c}, height, width) or ({c}, height, width), "
-                f"found {tuple(X.shape)}; reshape flat rows with X.view(-1, {c}, height, width)."
-            )
-        if X.shape[-3] != c:
-            hint = f"build the layer with in_channels={X.shape[-3]}, or match the previous layer's out_channels"
-            if X.dim() == 3 and c == 1:  # (batch, height, width): grey images without their channel axis
-                hint = f"add the channel axis with X.unsqueeze(1) (batch, {c}, height, width)"
-            elif X.dim() == 4 and X.shape[-1] == c:  # (batch, height, width, channels), numpy's layout
-                hint = "move the channels first with X.permute(0, 3, 1, 2)"
-            raise ValueError(f"ConvLayer expected {c} input channels, found {X.shape[-3]} in {tuple(X.shape)}; {hint}.")
-        (kh, kw), (ph, pw) = self.kernel_size, self.padding
-        if X.shape[-2] + 2 * ph < kh or X.shape[-1] + 2 * pw < kw:
-            raise ValueError(
-                f"ConvLayer expected images at least as large as the kernel {self.kernel_size} after padding "
-                f"{self.padding}, found {tuple(X.shape[-2:])}; use a smaller kernel, more padding, or fewer poolings."
-            )
+        checks.conv_input(self, X)  # float images (batch, in_channels, H, W), no smaller than the kernel
         if X.dim() == 4:
             X = X.to(memory_format=torch.channels_last)  # no copy when it already is (a previous ConvLayer's output)
         # (batch, out_channels, (H + 2p − kh) // s + 1, (W + 2p − kw) // s + 1)
@@ -95,17 +66,7 @@ class ConvLayer(nn.Module):
     @classmethod
     def from_torch(cls, conv: nn.Conv2d, activate=relu) -> "ConvLayer":
         """A ``ConvLayer`` holding a copy of ``conv``'s weight and bias."""
-        found = [msg for bad, msg in (
-            (conv.groups != 1, f"groups={conv.groups}"),
-            (tuple(conv.dilation) != (1, 1), f"dilation={tuple(conv.dilation)}"),
-            (conv.padding_mode != "zeros", f"padding_mode={conv.padding_mode!r}"),
-            (isinstance(conv.padding, str), f"padding={conv.padding!r}"),
-        ) if bad]
-        if found:
-            raise ValueError(
-                "ConvLayer.from_torch expected an nn.Conv2d with groups=1, dilation=1, zero padding given as "
-                f"numbers, as on the slide; found {', '.join(found)}: build the nn.Conv2d without them."
-            )
+        checks.conv_twin(conv)  # groups, dilation, padding modes: not on the slide
         layer = cls(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride, conv.padding, activate)
         layer.to(device=conv.weight.device, dtype=conv.weight.dtype)
         with torch.no_grad():

@@ -10,17 +10,10 @@ In evaluation (``model.eval()``) ``Y = X``: nothing is dropped and nothing needs
 way (``bernoulli_(1 − p)``, then ``/ (1 − p)``), so with the same seed both give the same tensor.
 """
 
-import math
-
 import torch
 from torch import nn
 
-from .errors import check_float
-
-
-def is_probability(p) -> bool:
-    """A real number in [0, 1]: not a bool, a string or NaN."""
-    return isinstance(p, (int, float)) and not isinstance(p, bool) and math.isfinite(p) and 0 <= p <= 1
+from . import checks
 
 
 class Dropout(nn.Module):
@@ -28,12 +21,11 @@ class Dropout(nn.Module):
 
     def __init__(self, p: float = 0.5):
         super().__init__()
-        if not is_probability(p):
-            raise ValueError(f"Dropout expected a probability 0 <= p <= 1, found p={p!r}; pass e.g. Dropout(0.5).")
+        checks.dropout(p)  # a probability 0 <= p <= 1
         self.p = p
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
-        check_float("Dropout", X)
+        checks.float_input("Dropout", X)
         if not self.training or self.p == 0.0:
             return X
         if self.p == 1.0:

@@ -21,36 +21,30 @@ from collections.abc import Callable, Iterable
 import torch
 from torch import nn
 
-from .loss import check_output, loss_for
-from .model import as_model
-from .training import batches, device_of
+from . import checks
+from .loss import loss_for
 
 
 @torch.no_grad()
 def evaluate(model: nn.Module, data: Iterable, loss_fn: Callable | None = None) -> dict[str, float]:
     """Accuracy and mean loss of ``model`` over every example in ``data``."""
-    model = as_model(model)
+    model = checks.as_model(model)  # a torch module becomes a one-layer Model: model.predict
     loss_fn = loss_for(model) if loss_fn is None else loss_fn
-    check_output(model, loss_fn, "evaluate")
-    device, was_training = device_of(model), model.training
+    checks.output(model, loss_fn, "evaluate")  # the softmax trap, from the layers alone
+    device, was_training = checks.device_of(model), model.training
     model.eval()  # dropout off
     loss_sum, correct = torch.zeros((), dtype=torch.float64, device=device), torch.zeros((), device=device)
     count = 0
-    for X, target in batches(data, "evaluate"):
+    for X, target in checks.batches(data, "evaluate"):  # (X, target) pairs of tensors
         X, target = X.to(device, non_blocking=True), target.to(device, non_blocking=True)
         Y = model.predict(X)
-        if Y.dim() != 2 or Y.shape[1] < 2:  # the argmax of one column is always 0: a silent 100%
-            raise ValueError(
-                f"evaluate expected one score per class, (batch, classes >= 2), to count the accuracy, found "
-                f"outputs of shape {tuple(Y.shape)}; give the model one output per class (2 for a yes/no question)."
-            )
+        checks.scores(Y)  # (batch, classes >= 2): the argmax of one column is always 0
         loss_sum += loss_fn(Y, target) * len(X)
         labels = target if not torch.is_floating_point(target) else target.argmax(dim=1)
         correct += (Y.argmax(dim=1) == labels).sum()
         count += len(X)
     model.train(was_training)
-    if count == 0:
-        raise ValueError("evaluate found no examples in data; pass a non-empty iterable of (X, target) batches.")
+    checks.evaluated(count)
     return {"accuracy": correct.item() / count, "loss": loss_sum.item() / count}
 
 
@@ -85,18 +79,9 @@ def split(rawData, fraction: float = 0.8, seed: int = 0, stratify: bool = True):
     # The slide's brackets, [X, t]: two tensors of one row per example each, not a list of two examples.
     two = isinstance(rawData, list) and len(rawData) == 2 and all(isinstance(x, torch.Tensor) for x in rawData)
     pair = pair or (two and rawData[0].dim() > rawData[1].dim() >= 1 and len(rawData[0]) == len(rawData[1]) > 2)
-    if not (isinstance(rawData, list) or pair or (isinstance(rawData, torch.Tensor) and rawData.dim() > 0)):
-        raise TypeError(f"split expected a tensor, an (X, t) tuple of tensors or a list of examples, found "
-                        f"{type(rawData).__name__}; pass e.g. split((X, t), 0.8).")
+    checks.split_arguments(rawData, pair, fraction)  # a tensor, (X, t) or a list; 0 < fraction < 1 leaving both parts
     n = len(rawData[0]) if pair else len(rawData)
-    if pair and any(len(x) != n for x in rawData):
-        raise ValueError(f"split expected the tensors of (X, t) to hold one row per example each, found lengths "
-                         f"{[len(x) for x in rawData]}; pass tensors of the same length.")
-    ok = isinstance(fraction, float) and 0 < fraction < 1
-    n_train = round(fraction * n) if ok else 0
-    if not ok or not 0 < n_train < n:
-        raise ValueError(f"split expected the training share as a fraction that leaves examples in both parts, "
-                         f"e.g. 0.8 for 80% training, found {fraction!r} of {n} examples; pass 0 < fraction < 1.")
+    n_train = round(fraction * n)
     order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))  # a shuffle of 0 … n − 1
     labels = _labels(tuple(rawData) if pair else rawData) if stratify else None
     if labels is not None:

@@ -14,8 +14,8 @@ import math
 import torch
 from torch import nn
 
-from .activations import activation, relu
-from .errors import check_features
+from . import checks
+from .activations import relu
 
 
 class Layer(nn.Module):
@@ -23,13 +23,8 @@ class Layer(nn.Module):
 
     def __init__(self, in_features: int, out_features: int, activate=relu):
         super().__init__()
-        if in_features < 1 or out_features < 1:
-            raise ValueError(
-                f"Layer expected positive sizes, found in_features={in_features}, "
-                f"out_features={out_features}; pass the number of inputs and outputs."
-            )
+        self.activate = checks.layer(in_features, out_features, activate)  # sizes; "relu" → relu, nn.ReLU → nn.ReLU()
         self.in_features, self.out_features = in_features, out_features
-        self.activate = activation(activate, "Layer")
         self.W = nn.Parameter(torch.empty(out_features, in_features))
         self.B = nn.Parameter(torch.empty(out_features))
         self.reset_parameters()
@@ -41,10 +36,7 @@ class Layer(nn.Module):
         nn.init.uniform_(self.B, -bound, bound)
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
-        check_features("Layer", X, self.in_features)
-        if X.dtype != self.W.dtype and not torch.is_autocast_enabled(X.device.type):  # autocast mixes them
-            raise TypeError(f"Layer expected input of its weights' dtype {self.W.dtype}, found {X.dtype} "
-                            f"(torch.from_numpy keeps numpy's float64); convert it with X.to({self.W.dtype}).")
+        checks.layer_input(self, X)  # (batch, in) or (in,), in the weights' dtype
         return self.activate(X @ self.W.T + self.B)  # (batch, out) or (out,)
 
     @classmethod

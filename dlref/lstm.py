@@ -30,8 +30,8 @@ import math
 import torch
 from torch import nn
 
+from . import checks
 from .activations import sigmoid, tanh
-from .errors import check_float
 from .lstm_fast import lstm_fast
 
 GATES = ("f", "g", "i", "o")  # the slide's order: the first axis of W_x, W_h, b
@@ -43,11 +43,7 @@ class LSTMLayer(nn.Module):
 
     def __init__(self, input_size: int, hidden_size: int, fast: bool = True):
         super().__init__()
-        if input_size < 1 or hidden_size < 1:
-            raise ValueError(
-                f"LSTMLayer expected positive sizes, found input_size={input_size}, hidden_size={hidden_size}; "
-                "pass the number of features per step and of hidden units."
-            )
+        checks.lstm_layer(input_size, hidden_size)  # positive sizes
         self.input_size, self.hidden_size, self.fast = input_size, hidden_size, fast
         self.W_x = nn.Parameter(torch.empty(4, input_size, hidden_size))
         self.W_h = nn.Parameter(torch.empty(4, hidden_size, hidden_size))
@@ -62,8 +58,7 @@ class LSTMLayer(nn.Module):
 
     def gate(self, name: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """``(W_x^(k), W_h^(k), b^(k))`` of the slide's gate ``k`` in ``"f", "g", "i", "o"`` (views)."""
-        if name not in GATES:
-            raise ValueError(f"LSTMLayer.gate expected one of {GATES}, found {name!r}; use the slide's gate names.")
+        checks.gate(name, GATES)
         k = GATES.index(name)
         return self.W_x[k], self.W_h[k], self.b[k]
 
@@ -88,7 +83,7 @@ class LSTMLayer(nn.Module):
         ``state`` is ``(h_0, c_0)``, each (batch, hidden), zeros when left out. An unbatched
         sequence (time, input_size) gives unbatched results.
         """
-        check_float("LSTMLayer", X)
+        checks.float_input("LSTMLayer", X)
         if X.dim() == 2:
             state = None if state is None else tuple(s.unsqueeze(0) for s in state)
             H, (h_T, c_T) = self.forward(X.unsqueeze(0), state)
@@ -101,37 +96,14 @@ class LSTMLayer(nn.Module):
             return self.equations(X, h_0, c_0)
 
     def _initial_state(self, X: torch.Tensor, state):
-        if X.dim() != 3 or X.shape[2] != self.input_size or X.shape[1] == 0:
-            raise ValueError(
-                f"LSTMLayer expected input of shape (batch, time, {self.input_size}), found {tuple(X.shape)}; "
-                f"read images as sequences of rows with dlref.Rows, or build LSTMLayer({X.shape[-1]}, ...)."
-            )
-        if (X.dtype, X.device) != (self.W_x.dtype, self.W_x.device):
-            raise TypeError(
-                f"LSTMLayer expected input of its weights' dtype and device ({self.W_x.dtype}, {self.W_x.device}), "
-                f"found ({X.dtype}, {X.device}); move one to the other with X.to(...) or layer.to(...)."
-            )
+        checks.lstm_input(self, X, state)  # X (batch, time, input_size) like the weights; state (batch, hidden) each
         shape = (X.shape[0], self.hidden_size)
-        h_0, c_0 = (X.new_zeros(shape), X.new_zeros(shape)) if state is None else state
-        for s, name in ((h_0, "h_0"), (c_0, "c_0")):
-            if not isinstance(s, torch.Tensor) or (s.shape, s.dtype, s.device) != (shape, X.dtype, X.device):
-                found = f"{tuple(s.shape)} {s.dtype} {s.device}" if isinstance(s, torch.Tensor) else type(s).__name__
-                raise ValueError(
-                    f"LSTMLayer expected {name} of shape {shape} (batch, hidden), {X.dtype} on {X.device}, found "
-                    f"{found}; pass state=(h_0, c_0) with one row per sequence, or leave it out for zeros."
-                )
-        return h_0, c_0
+        return (X.new_zeros(shape), X.new_zeros(shape)) if state is None else state
 
     @classmethod
     def from_torch(cls, lstm: nn.LSTM, fast: bool = True) -> "LSTMLayer":
         """An ``LSTMLayer`` holding a copy of a one-layer, batch-first ``nn.LSTM``'s weights, gate by gate."""
-        found = [msg for bad, msg in (
-            (lstm.num_layers != 1, f"num_layers={lstm.num_layers} (stack LSTMLayers instead)"),
-            (lstm.bidirectional, "bidirectional=True"), (lstm.proj_size > 0, f"proj_size={lstm.proj_size}"),
-            (not lstm.batch_first, "batch_first=False (build it with batch_first=True)")) if bad]
-        if found:
-            raise ValueError(f"LSTMLayer.from_torch expected a one-layer, one-direction, batch-first nn.LSTM "
-                             f"without projection, as on the slide; found {', '.join(found)}.")
+        checks.lstm_twin(lstm)  # one layer, one direction, batch first, no projection
         weight = lstm.weight_ih_l0
         layer = cls(lstm.input_size, lstm.hidden_size, fast).to(device=weight.device, dtype=weight.dtype)
         n = lstm.hidden_size

@@ -14,36 +14,27 @@ from its last hidden state ``h_T``. Torch twins: the same stacks of ``nn.Linear`
 ``nn.MaxPool2d``, ``nn.Flatten``, ``nn.Dropout`` and ``nn.LSTM``.
 """
 
-import inspect
-
 from torch import nn
 
+from . import checks
 from .activations import Activation, identity, relu
 from .conv import ConvLayer
-from .dropout import Dropout, is_probability
+from .dropout import Dropout
 from .layer import Layer
 from .lstm import LSTMLayer
 from .model import Model
 from .pooling import Flatten, LastHidden, MaxPool, Rows
 
 
-def _check_sizes(name: str, **sizes) -> None:
-    bad = {k: v for k, v in sizes.items() if not isinstance(v, int) or isinstance(v, bool) or v < 1}
-    if bad:
-        raise ValueError(f"{name} expected positive int sizes, found {bad}; pass e.g. {name}(hidden=128).")
-
-
 def _dropout(name: str, p: float) -> list[nn.Module]:
-    # p = 1 would drop every unit: a network that cannot learn, so builders stop below it.
-    if not is_probability(p) or p == 1:
-        raise ValueError(f"{name} expected a dropout probability 0 <= dropout < 1, found dropout={p!r}; "
-                         f"pass e.g. {name}(dropout=0.2), or dropout=0 for none.")
+    """A ``Dropout(p)`` layer, or none for ``p = 0``."""
+    checks.network_dropout(name, p)  # 0 <= p < 1
     return [Dropout(p)] if p > 0 else []
 
 
 def fcn(in_features: int = 784, hidden: int = 800, classes: int = 10, dropout: float = 0.2) -> Model:
     """A fully connected network ``in_features``-``hidden``-``classes`` with ReLU and dropout."""
-    _check_sizes("fcn", in_features=in_features, hidden=hidden, classes=classes)
+    checks.network_sizes("fcn", in_features=in_features, hidden=hidden, classes=classes)
     return Model(
         Flatten(),  # (batch, 1, 28, 28) → (batch, 784)
         Layer(in_features, hidden, relu),
@@ -73,18 +64,9 @@ def cnn(
     The default 16/32 channels were chosen by measurement on a 2-core CPU: a training step of 128
     images takes about half as long as with 32/64 channels, and 16/32 reaches the targets (README).
     """
-    if not isinstance(channels, (tuple, list)) or len(channels) != 2:
-        raise ValueError(f"cnn expected channels as a pair (first, second), found {channels!r}; pass e.g. (16, 32).")
+    checks.cnn(in_channels, channels, kernel_size, hidden, classes, image_size)  # a pair of channels, an odd kernel
     c1, c2 = channels
-    _check_sizes("cnn", in_channels=in_channels, c1=c1, c2=c2, kernel_size=kernel_size, hidden=hidden,
-                 classes=classes, image_size=image_size)
-    side = image_size // 2 // 2
-    if side < 1:
-        raise ValueError(f"cnn expected image_size >= 4 for two 2×2 poolings, found {image_size}; pass e.g. 28.")
-    if kernel_size % 2 == 0:
-        raise ValueError(f"cnn expected an odd kernel_size, so that padding kernel_size // 2 keeps each image's "
-                         f"size, found {kernel_size}; pass e.g. 3 or 5.")
-    pad = kernel_size // 2
+    side, pad = image_size // 2 // 2, kernel_size // 2  # 28 → 7 after two poolings; "same" padding
     return Model(
         ConvLayer(in_channels, c1, kernel_size, padding=pad, activate=identity),  # (batch, c1, 28, 28)
         MaxPool(2),  # (batch, c1, 14, 14)
@@ -105,7 +87,7 @@ def lstm(input_size: int = 28, hidden: int = 128, classes: int = 10, fast: bool 
 
     ``fast=False`` trains the literal six equations of ``dlref/lstm.py`` (same numbers, slower).
     """
-    _check_sizes("lstm", input_size=input_size, hidden=hidden, classes=classes)
+    checks.network_sizes("lstm", input_size=input_size, hidden=hidden, classes=classes)
     return Model(
         Rows(input_size),  # (batch, 1, 28, 28) or (batch, 784) → (batch, 28, 28): 28 steps of 28 pixels
         LSTMLayer(input_size, hidden, fast=fast),  # → (H (batch, 28, hidden), (h_T, c_T))
@@ -120,13 +102,5 @@ NETWORKS = {"fcn": fcn, "cnn": cnn, "lstm": lstm}  # the one registry: configs, 
 def build(network: str, network_kwargs: dict | None = None, caller: str = "network") -> Model:
     """``fcn``, ``cnn`` or ``lstm`` built with ``network_kwargs`` (a config's ``--model.network_kwargs``); a name or
     a size it does not take is one sentence listing what it takes."""
-    if network not in NETWORKS:
-        raise ValueError(f"{caller} expected a network in {tuple(NETWORKS)}, found {network!r}; pick one of them.")
-    builder, kwargs = NETWORKS[network], dict(network_kwargs or {})
-    takes = list(inspect.signature(builder).parameters)
-    unknown = sorted(set(kwargs) - set(takes))
-    if unknown:
-        raise ValueError(f"{caller} expected network_kwargs that {network} takes ({', '.join(takes)}), found "
-                         f"{', '.join(map(repr, unknown))}; fix the key, e.g. "
-                         f"--model.network_kwargs='{{\"{takes[1] if len(takes) > 1 else takes[0]}\": …}}'.")
-    return builder(**kwargs)
+    checks.build(NETWORKS, network, network_kwargs, caller)  # a network it has, keys its builder takes
+    return NETWORKS[network](**dict(network_kwargs or {}))

@@ -16,28 +16,11 @@ given later to ``update`` (``dlref/backpropagation.py``: ``update(W, gradients)`
 which torch accepts, is refused with the option's name, for the constructor and every param group.
 """
 
-import math
-
 import torch
 from torch.optim import Optimizer
 
+from . import checks
 from .backpropagation import Update
-
-# torch.optim.SGD's message prefix for each option, and an example value to suggest.
-_OPTIONS = {
-    "lr": ("Invalid learning rate", "lr=0.1"),
-    "momentum": ("Invalid momentum value", "momentum=0.9"),
-    "weight_decay": ("Invalid weight_decay value", "weight_decay=5e-4"),
-    "dampening": ("Invalid dampening value", "dampening=0"),
-}
-
-
-def _check_option(key: str, value) -> None:
-    """torch refuses a negative lr, momentum or weight_decay, and lets NaN and infinity through: not here."""
-    signed = key != "dampening"  # torch does not bound the dampening
-    if (signed and value < 0.0) or not math.isfinite(float(value)):
-        prefix, example = _OPTIONS[key]
-        raise ValueError(f"{prefix}: {value} (expected a finite {key}{' >= 0' if signed else ''}; pass e.g. {example})")
 
 
 class SGD(Update, Optimizer):
@@ -60,28 +43,10 @@ class SGD(Update, Optimizer):
         differentiable: bool = False,
         fused: bool | None = None,
     ):
+        checks.sgd_arguments(params, lr, momentum, dampening, weight_decay, nesterov, fused, differentiable)
         if isinstance(params, (int, float)) and not isinstance(params, bool):  # the slide's new SGD(0.001)
-            if lr is not None:
-                raise TypeError(f"SGD expected one learning rate, found SGD({params}, lr={lr}); pass SGD({params}) "
-                                f"or SGD(model.parameters(), lr={lr}).")
             params, lr = None, params
         lr = 1e-3 if lr is None else lr  # torch.optim.SGD's default
-        # torch.optim.SGD's checks, types and message prefixes, then the ones it lacks (NaN, infinity).
-        if isinstance(lr, torch.Tensor) and lr.numel() != 1:
-            raise ValueError("Tensor lr must be 1-element")
-        options = dict(lr=lr, momentum=momentum, weight_decay=weight_decay, dampening=dampening)
-        for key in _OPTIONS:
-            _check_option(key, options[key])
-        if nesterov and (momentum <= 0 or dampening != 0):
-            raise ValueError(
-                "Nesterov momentum requires a momentum and zero dampening "
-                "(set momentum > 0 and dampening=0, or nesterov=False)"
-            )
-        if fused or differentiable:
-            raise ValueError(
-                "dlref.SGD computes one parameter at a time as on the slide; found fused=True or "
-                "differentiable=True: use torch.optim.SGD for those."
-            )
         self.takes_weights = params is None  # SGD(lr): the weights come with each update
         # The same keys as torch's param groups, so state dicts load either way.
         defaults = dict(
@@ -92,12 +57,7 @@ class SGD(Update, Optimizer):
 
     def add_param_group(self, param_group: dict) -> None:
         super().add_param_group(param_group)  # fills in the defaults
-        try:  # a group's own lr, momentum … are checked like the constructor's
-            for key in _OPTIONS:
-                _check_option(key, self.param_groups[-1][key])
-        except ValueError:
-            self.param_groups.pop()
-            raise
+        checks.sgd_group(self.param_groups)  # its own lr, momentum … as the constructor's; a refused one is dropped
 
     @torch.no_grad()
     def step(self, closure=None):

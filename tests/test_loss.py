@@ -4,7 +4,8 @@ import torch.nn.functional as F
 from torch.testing import assert_close
 
 import dlref
-from dlref.loss import check_output, loss_for
+from dlref.checks import output as check_output
+from dlref.loss import loss_for
 
 
 def _batch(seed=0, n=8, k=5):

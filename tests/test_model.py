@@ -4,7 +4,7 @@ from torch import nn
 from torch.testing import assert_close
 
 import dlref
-from dlref.model import as_model, output_activation
+from dlref.checks import as_model, output_activation
 
 
 def test_predict_is_layer3_of_layer2_of_layer1():
