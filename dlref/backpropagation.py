@@ -52,15 +52,19 @@ def _rule(optimizer, W, gradients):
 
 
 def _hold(optimizer, W) -> list[torch.Tensor]:
-    """The tensors behind a tensor, a layer, a model or a list of them, each once, frozen ones left out; an
-    optimizer that ``takes_weights`` (``SGD(lr)``) adds those it does not hold yet to its param groups."""
+    """The tensors behind a tensor, a layer, a model or a list of them, each once, frozen ones left out; of
+    those the optimizer does not hold, ``SGD(lr)`` (``takes_weights``) adopts them, ``dlref.SGD(params)``
+    refuses them, and a torch optimizer leaves them out, as its own loop would (it holds a part of a model)."""
     items = [W] if isinstance(W, (torch.Tensor, nn.Module)) else list(W) if isinstance(W, Iterable) else [W]
     checks.weights(W, items)  # tensors, layers or models
     tensors = [p for item in items for p in ([item] if isinstance(item, torch.Tensor) else item.parameters())]
     weights = list(dict.fromkeys(p for p in tensors if p.requires_grad))  # frozen ones left out, each once
     held = {id(p) for group in optimizer.param_groups for p in group["params"]}
     missing = [p for p in weights if id(p) not in held]
-    checks.held(W, weights, missing, getattr(optimizer, "takes_weights", False))  # or SGD(lr) takes them
+    takes = getattr(optimizer, "takes_weights", None)  # True, False (dlref.SGD) or None (a torch optimizer)
+    checks.held(W, weights, missing, takes)  # some weights, held or taken (a torch optimizer: at least one held)
+    if missing and takes is None:
+        return [p for p in weights if id(p) in held]
     if missing:  # SGD(lr): adopt them, with the first group's lr, momentum …
         group = {k: v for k, v in optimizer.param_groups[0].items() if k != "params"}
         if not optimizer.param_groups[0]["params"]:

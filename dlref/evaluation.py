@@ -6,6 +6,7 @@
 ``evaluate`` runs the model without dropout and without gradients over every example of ``data``
 (an iterable of ``(X, target)`` batches). With no loss given it uses the cross-entropy that
 matches the model's output: ``cross_entropy_error`` after a softmax, ``cross_entropy`` on logits.
+Torch twin: torchmetrics' ``MulticlassAccuracy(average="micro")``, as ``dlref.lightning`` logs it.
 
 ``split`` keeps ``fraction`` of the examples for training and the rest for validation. It takes a
 tensor (one example per row), an ``(X, t)`` tuple of tensors, or a list of examples, and returns the

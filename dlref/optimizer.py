@@ -55,10 +55,6 @@ class SGD(Update, Optimizer):
         )
         super().__init__([{"params": []}] if params is None else params, defaults)
 
-    def add_param_group(self, param_group: dict) -> None:
-        super().add_param_group(param_group)  # fills in the defaults
-        checks.sgd_group(self.param_groups)  # its own lr, momentum … as the constructor's; a refused one is dropped
-
     @torch.no_grad()
     def step(self, closure=None):
         """One update of every parameter that has a gradient; returns ``closure()``'s loss."""
@@ -89,3 +85,7 @@ class SGD(Update, Optimizer):
                 b.mul_(momentum).add_(g, alpha=1 - dampening)
             g = g.add(b, alpha=momentum) if nesterov else b
         W.add_(g, alpha=-lr)  # W ← W − η·g
+
+    def add_param_group(self, param_group: dict) -> None:
+        super().add_param_group(param_group)  # fills in the defaults
+        checks.sgd_group(self.param_groups)  # its own lr, momentum … as the constructor's; a refused one is dropped

@@ -9,8 +9,10 @@
 ``dlref.data.batches.Batches``, a ``DataLoader``). ``model`` is a ``dlref.Model`` or any ``nn.Module``;
 ``optimizer`` is ``dlref.SGD`` or any torch optimizer: the one ``update`` of ``dlref/backpropagation.py``
 (``zero_grad``, ``backward`` to ``model.W``, ``step``) is ``dlref.SGD``'s method and is called for the
-others. The Lightning path (``dlref.lightning``) runs the same three lines per step;
-``tests/test_lightning.py`` checks both give the same parameters. Evaluation: ``dlref/evaluation.py``.
+others. Torch twin: the plain loop ``optimizer.zero_grad(); loss_fn(model(X), target).backward();
+optimizer.step()`` (``tests/test_training.py``). The Lightning path (``dlref.lightning``) runs the same
+three lines per step; ``tests/test_lightning.py`` checks both give the same parameters. Evaluation:
+``dlref/evaluation.py``.
 
 No tensor is read back to the host at every step: the choices below (the model's form, the loss
 that matches it, the kind of data) are made once, from their structure, before the loop, and a loss

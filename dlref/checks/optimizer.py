@@ -80,12 +80,13 @@ def weights(W, items: list) -> None:
                         f"{_describe(W)}; call optimizer.update(model.W, loss) or update([layer1, layer2], loss).")
 
 
-def held(W, trainable: list, missing: list, takes_weights: bool) -> None:
-    """Some of ``W`` require gradients, and the optimizer holds them all, unless it takes the weights it is given."""
+def held(W, trainable: list, missing: list, takes_weights: bool | None) -> None:
+    """Some of ``W`` require gradients, and the optimizer holds them: all of them (``dlref.SGD(params)``), some
+    (a torch optimizer, ``takes_weights`` None), or any (``SGD(lr)``, which takes the weights it is given)."""
     if not trainable:
         raise ValueError(f"SGD.update expected weights that require gradients, found none in {_describe(W)}; "
                          "pass model.W, the layers or the model that computed the loss.")
-    if missing and not takes_weights:
+    if missing and (takes_weights is False or takes_weights is None and len(missing) == len(trainable)):
         raise ValueError(
             f"SGD.update expected weights this optimizer holds, found {len(missing)} it was not given; build it "
             "with SGD(model.parameters(), lr=...) for the same model, or SGD(lr) to take the weights it is given."
