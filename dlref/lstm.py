@@ -50,18 +50,6 @@ class LSTMLayer(nn.Module):
         self.b = nn.Parameter(torch.empty(4, hidden_size))
         self.reset_parameters()
 
-    def reset_parameters(self) -> None:
-        # nn.LSTM's initialisation: U(-1/sqrt(hidden), 1/sqrt(hidden)) for every weight and bias.
-        bound = 1 / math.sqrt(self.hidden_size)
-        for p in (self.W_x, self.W_h, self.b):
-            nn.init.uniform_(p, -bound, bound)
-
-    def gate(self, name: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """``(W_x^(k), W_h^(k), b^(k))`` of the slide's gate ``k`` in ``"f", "g", "i", "o"`` (views)."""
-        checks.gate(name, GATES)
-        k = GATES.index(name)
-        return self.W_x[k], self.W_h[k], self.b[k]
-
     def equations(self, X: torch.Tensor, h_0: torch.Tensor, c_0: torch.Tensor):
         """The slide's six lines, step by step: ``(H, (h_T, c_T))`` with ``H`` = ``h_1 … h_T`` (batch, time, hidden)."""
         (W_xf, W_hf, b_f), (W_xg, W_hg, b_g), (W_xi, W_hi, b_i), (W_xo, W_ho, b_o) = map(self.gate, GATES)
@@ -76,6 +64,18 @@ class LSTMLayer(nn.Module):
             h_t = o * tanh(c_t)  # h_t = o ⊙ tanh(c_t)
             H.append(h_t)
         return torch.stack(H, dim=1), (h_t, c_t)
+
+    def reset_parameters(self) -> None:
+        # nn.LSTM's initialisation: U(-1/sqrt(hidden), 1/sqrt(hidden)) for every weight and bias.
+        bound = 1 / math.sqrt(self.hidden_size)
+        for p in (self.W_x, self.W_h, self.b):
+            nn.init.uniform_(p, -bound, bound)
+
+    def gate(self, name: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``(W_x^(k), W_h^(k), b^(k))`` of the slide's gate ``k`` in ``"f", "g", "i", "o"`` (views)."""
+        checks.gate(name, GATES)
+        k = GATES.index(name)
+        return self.W_x[k], self.W_h[k], self.b[k]
 
     def forward(self, X: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor] | None = None):
         """``(H, (h_T, c_T))``: ``H`` is ``h_1 … h_T`` (batch, time, hidden), as ``nn.LSTM`` returns.
