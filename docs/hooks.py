@@ -33,7 +33,10 @@ REMOTE = r"""(?:https?:)?//"""
 LOADS = [  # (what, pattern) of a load from another host, in built HTML and CSS
     ("an element's src",
      re.compile(rf"""<(?:script|img|iframe|source|audio|video|embed|track)\b[^>]*\bsrc\s*=\s*["']?{REMOTE}""", re.I)),
-    ("a <link>", re.compile(rf"""<link\b[^>]*\bhref\s*=\s*["']?{REMOTE}""", re.I)),
+    # A <link> loads what it names, a stylesheet, a font, an icon …, except a page's address for search engines
+    # (rel="canonical", which `mkdocs serve` adds) or another form of the page (rel="alternate").
+    ("a <link>", re.compile(r"""<link\b(?![^>]*\brel\s*=\s*["']?(?:canonical|alternate)\b)"""
+                            rf"""[^>]*\bhref\s*=\s*["']?{REMOTE}""", re.I)),
     ("a stylesheet's url()", re.compile(rf"""url\(\s*["']?{REMOTE}""", re.I)),
     ("a stylesheet's @import", re.compile(rf"""@import\s+(?:url\()?\s*["']?{REMOTE}""", re.I)),
 ]

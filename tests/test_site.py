@@ -112,9 +112,11 @@ def test_the_lesson_pages_are_the_executed_notebooks_with_their_outputs(site):
 
 def test_a_page_that_would_load_from_another_host_fails_the_build(tmp_path):
     hooks = _hooks()
-    (tmp_path / "ok.html").write_text('<a href="https://pytorch.org">torch</a><img src="figures/a.png">')
+    (tmp_path / "ok.html").write_text('<a href="https://pytorch.org">torch</a><img src="figures/a.png">'
+                                      '<link rel="canonical" href="http://127.0.0.1:8000/">')
     hooks.on_post_build({"site_dir": str(tmp_path)})  # links a reader follows are no loads
     for page in ['<link rel="stylesheet" href="https://fonts.googleapis.com/css?family=Roboto">',
+                 '<link href="https://fonts.gstatic.com" rel="preconnect"><link rel="canonical" href="/">',
                  '<script src="//cdn.jsdelivr.net/npm/mathjax@3/es5/tex-mml-chtml.js"></script>',
                  '<style>@font-face{src:url("https://fonts.gstatic.com/s/roboto.woff2")}</style>']:
         (tmp_path / "bad.html").write_text(page)
