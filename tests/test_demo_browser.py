@@ -1,7 +1,7 @@
 """``dlref demo`` in a real browser: Debian's headless Chromium, driven by Selenium through Debian's chromedriver,
 draws a 1 and a 7 with mouse strokes on the page, reads the prediction each network shows, and times each stroke.
 
-The module trains a small FCN, CNN and LSTM with ``dlref fit`` (6,000 MNIST images, a few seconds each) into its
+The module trains a small FCN, CNN and LSTM with ``dlref fit`` (4,000 MNIST images, a second or two each) into its
 own runs/ and starts ``dlref demo`` on a free port of 127.0.0.1. Its Python process gets a proxy that only
 counts (``HTTP_PROXY`` … on 127.0.0.1): a request to any other host made through httpx, requests or urllib would
 reach it. The browser's own requests are read from its log. ``.ci/run`` installs what this needs; elsewhere it is
@@ -133,7 +133,7 @@ def runs(tmp_path_factory, request) -> Path:
     try:
         for network, recipe in recipes.items():
             assert main(["fit", "--config", str(CONFIGS / f"{network}.yaml"), f"--data.data_dir={mnist_root}",
-                         "--data.limit=6000", "--data.val_size=500", *recipe, f"--trainer.default_root_dir={root}",
+                         "--data.limit=4000", "--data.val_size=500", *recipe, f"--trainer.default_root_dir={root}",
                          "--trainer.enable_progress_bar=false", "--test_after_fit=false",
                          "--figures.enabled=false"]) == 0
     finally:
