@@ -29,18 +29,19 @@ def _signal_when(command: list[str], line_starts: str, signum: int, cwd: Path) -
 
 
 @pytest.mark.slow
-def test_the_plain_loop_ends_with_143_on_sigterm(mnist_root, tmp_path):
-    code, out = _signal_when([sys.executable, str(REPO / "scripts" / "train_scratch.py"), "--trainer.max_epochs=5",
-                              "--data.limit=8000", f"--data.data_dir={mnist_root}"], "epoch  1/5", signal.SIGTERM,
-                             tmp_path)
+def test_the_plain_loop_ends_with_143_on_sigterm(digits_root, tmp_path):
+    # On the suite's small digits an epoch takes a blink: 1,000 of them leave the signal no way to arrive too late.
+    code, out = _signal_when([sys.executable, str(REPO / "scripts" / "train_scratch.py"),
+                              "--trainer.max_epochs=1000", f"--data.data_dir={digits_root}"], "epoch  1/1000",
+                             signal.SIGTERM, tmp_path)
     assert code == 143 and "train_scratch.py: stopped by SIGTERM" in out and "Traceback" not in out
 
 
 @pytest.mark.slow
-def test_the_overfitting_study_ends_with_130_on_ctrl_c_and_leaves_no_partial_file(mnist_root, tmp_path):
+def test_the_overfitting_study_ends_with_130_on_ctrl_c_and_leaves_no_partial_file(digits_root, tmp_path):
     code, out = _signal_when([sys.executable, "-m", "dlref.cli.overfit", "--trainer.max_epochs=400",
                               "--train-size", "200", "--data.val_size=100", "--variants", "overfitting",
-                              f"--data.data_dir={mnist_root}", "--out", str(tmp_path / "runs")],
+                              f"--data.data_dir={digits_root}", "--out", str(tmp_path / "runs")],
                              "dlref-overfit:", signal.SIGINT, tmp_path)
     assert code == 130 and "dlref-overfit: stopped by Ctrl-C (SIGINT)" in out and "Traceback" not in out
     assert not list(tmp_path.rglob("*.png"))  # stopped before its figures: none half-written
