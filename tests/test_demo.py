@@ -155,7 +155,9 @@ def test_without_the_demo_extra_one_sentence_says_how_to_install_it(runs, monkey
 
 
 def test_the_dlref_command_exits_non_zero_without_a_checkpoint(tmp_path):
-    done = subprocess.run([sys.executable, "-m", "dlref.cli", "demo", "--runs", str(tmp_path / "runs")],
+    # The installed console script (pyproject's [project.scripts]), beside this interpreter in the environment.
+    dlref_command = Path(sys.executable).with_name("dlref")
+    done = subprocess.run([str(dlref_command), "demo", "--runs", str(tmp_path / "runs")],
                           capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert done.returncode == 2 and done.stdout == ""
     assert "make train" in done.stderr and len(done.stderr.strip().splitlines()) == 1

@@ -39,7 +39,8 @@ def test_the_plain_loop_ends_with_143_on_sigterm(digits_root, tmp_path):
 
 @pytest.mark.slow
 def test_the_overfitting_study_ends_with_130_on_ctrl_c_and_leaves_no_partial_file(digits_root, tmp_path):
-    code, out = _signal_when([sys.executable, "-m", "dlref.cli.overfit", "--trainer.max_epochs=400",
+    overfit = Path(sys.executable).with_name("dlref-overfit")  # the installed console script
+    code, out = _signal_when([str(overfit), "--trainer.max_epochs=400",
                               "--train-size", "200", "--data.val_size=100", "--variants", "overfitting",
                               f"--data.data_dir={digits_root}", "--out", str(tmp_path / "runs")],
                              "dlref-overfit:", signal.SIGINT, tmp_path)
