@@ -140,7 +140,8 @@ def test_a_small_run_keeps_earlier_sections_writes_json_and_markdown_and_renders
         {"section": "layers", **harness.compare("an old layers row", ("a", [1.0]), ("b", [1.0]))}]}))
     document = tmp_path / "BENCHMARKS.md"
     document.write_text(f"# Benchmarks\n\n{harness.BEGIN}\n{harness.END}\n\nnotes\n")
-    assert bench.main(["--quick", "--only", "layers", "--repeats", "1", "--threads", "1", "--out", str(tmp_path),
+    assert bench.main(["--quick", "--only", "layers", "--repeats", "1", "--warmup", "0", "--threads", "1",
+                       "--out", str(tmp_path),
                        "--keep", str(earlier), "--write", str(document)]) == 0
     figures = json.loads((tmp_path / "benchmarks.json").read_text())
     lstm = [r for r in figures["rows"] if r["name"].startswith("LSTM")]
