@@ -14,7 +14,7 @@ from itertools import islice
 import lightning.pytorch as pl
 import torch
 from torch import nn
-from train_scratch import Update  # the plain loop's clipping and per-step schedule, as `make train-scratch`
+from train_scratch import Clipped  # the plain loop's clipping and per-step schedule, as `make train-scratch`
 
 import dlref
 from dlref.cli.recipe import recipe
@@ -89,7 +89,7 @@ def plain_epoch(recipe: Recipe, steps: int | None, model: nn.Module | None = Non
         update = optimizer(net.parameters(), h)
         scheduler, interval = make_schedule(update, h, recipe.steps(steps), 1)
         if clip or interval == "step":
-            update = Update(update, clip, scheduler if interval == "step" else None)
+            update = Clipped(update, clip, scheduler if interval == "step" else None)
         batches = recipe.epoch(steps)
         sync(recipe.device)
         start = time.perf_counter()
