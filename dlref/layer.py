@@ -23,10 +23,11 @@ class Layer(nn.Module):
 
     def __init__(self, in_features: int, out_features: int, activate=relu):
         super().__init__()
-        self.activate = checks.layer(in_features, out_features, activate)  # sizes; "relu" → relu, nn.ReLU → nn.ReLU()
+        activate = checks.layer(in_features, out_features, activate)  # sizes; "relu" → relu, nn.ReLU → nn.ReLU()
         self.in_features, self.out_features = in_features, out_features
-        self.W = nn.Parameter(torch.empty(out_features, in_features))
+        self.W = nn.Parameter(torch.empty(out_features, in_features))  # (out, in), as nn.Linear.weight
         self.B = nn.Parameter(torch.empty(out_features))
+        self.activate = activate
         self.reset_parameters()
 
     def reset_parameters(self) -> None:

@@ -30,6 +30,7 @@
 # digits. The next lessons use MNIST.
 
 # %%
+import inspect
 import math
 
 import torch
@@ -79,14 +80,8 @@ _ = torch.manual_seed(0)  # the same random weights at every run
 # `mul` multiplies entry by entry), and `x > 0 ? x : 0` is `x if x > 0 else 0`.
 
 # %%
-class Layer:
-    """The slide's class, member for member."""
-
-    def __init__(self, W, B, activate):
-        self.W, self.B, self.activate = W, B, activate
-
-    def forward(self, X):
-        return self.activate(self.W @ X + self.B)  # the slide's W.mul(X).add(B)
+print(inspect.getsource(dlref.Layer.__init__))  # dlref's own class: the slide's W, B and activate
+print(inspect.getsource(dlref.Layer.forward))  # forward(X) = activate(W·X + B), one line
 
 
 def ReLU(x):
@@ -96,22 +91,23 @@ def ReLU(x):
 print([ReLU(x) for x in [-2.0, -0.5, 0.0, 0.5, 3.0]])
 
 # %% [markdown]
-# The same layer three ways: the slide's class, `dlref.Layer`, and torch's `nn.Linear` followed by
-# `torch.relu`. `dlref.Layer` stores `W` as `(out, in)`, like `nn.Linear.weight`, so one set of weights
-# serves all three.
+# (The `checks.…` lines are the library's door: a wrong size or input gets one sentence saying what to do. They
+# are not part of the slide.) The same layer three ways: the slide's formula written out, `dlref.Layer`, and
+# torch's `nn.Linear` followed by `torch.relu`. `dlref.Layer` stores `W` as `(out, in)`, like `nn.Linear.weight`,
+# so one set of weights serves all three.
 
 # %%
 ours = dlref.Layer(4, 3, activate=dlref.relu)  # 4 inputs, 3 outputs
-slide = Layer(ours.W.detach(), ours.B.detach(), dlref.relu)
+W, B = ours.W.detach(), ours.B.detach()
 twin = nn.Linear(4, 3)
 with torch.no_grad():
     twin.weight.copy_(ours.W)
     twin.bias.copy_(ours.B)
 
 X = torch.randn(4)
-print("the slide's Layer:", slide.forward(X))
-print("dlref.Layer:      ", ours.forward(X).detach())
-print("nn.Linear + relu: ", torch.relu(twin(X)).detach())
+print("the slide's formula:", dlref.relu(W @ X + B))  # activate(W·X + B)
+print("dlref.Layer:        ", ours.forward(X).detach())
+print("nn.Linear + relu:   ", torch.relu(twin(X)).detach())
 assert_close(ours.forward(X), torch.relu(twin(X)))
 
 # %% [markdown]
@@ -120,10 +116,10 @@ assert_close(ours.forward(X), torch.relu(twin(X)))
 
 # %%
 batch = torch.randn(6, 4)
-row_by_row = torch.stack([slide.forward(x) for x in batch])
+row_by_row = torch.stack([dlref.relu(W @ x + B) for x in batch])
 assert_close(ours(batch).detach(), row_by_row)
 print(ours(batch).shape, "= (batch, out)")
-print("torch's W.mul is entry by entry, not W·X:", slide.W.mul(torch.ones(3, 4)).shape)
+print("torch's W.mul is entry by entry, not W·X:", W.mul(torch.ones(3, 4)).shape)
 
 # %% [markdown]
 # ### Your turn: ReLU on a tensor
@@ -147,7 +143,7 @@ check.relu(relu)
 #   = [1·5 + 2·6 + 7, 3·5 + 4·6 + 8] = [24, 47]
 # ```
 #
-# By hand in Python, with torch, with the slide's `Layer`, with `dlref.Layer` and with `nn.Linear`, all given the
+# By hand in Python, with torch, with `dlref.Layer` (the slide's class) and with `nn.Linear`, all given the
 # slide's weights. The identity activation leaves `W·X + b` as it is.
 
 # %%
@@ -163,7 +159,6 @@ with torch.no_grad():  # the slide's weights, written in by hand
 
 print("by hand:          ", by_hand)
 print("torch, W @ X + b: ", (W @ X + b).tolist())
-print("the slide's Layer:", Layer(W, b, dlref.identity).forward(X).tolist())
 print("dlref.Layer:      ", layer.forward(X).tolist())
 print("nn.Linear:        ", linear(X).tolist())
 print("W.mul(X) in torch is entry by entry:", W.mul(X).tolist())
@@ -204,20 +199,8 @@ print(images.shape, labels.shape, "first label:", int(labels[0]))
 print("\n".join("".join(" #"[int(v > 0.3)] for v in row) for row in images[0].view(8, 8)))  # the digit, as text
 
 
-class Model:
-    """The slide's class: a list of layers; predict(X) = layer3.forward(layer2.forward(layer1.forward(X)))."""
-
-    def __init__(self):
-        self.layers = []
-
-    def add(self, layer):
-        self.layers.append(layer)
-
-    def predict(self, X):
-        for layer in self.layers:
-            X = layer.forward(X)
-        return X
-
+print(inspect.getsource(dlref.Model.add))  # dlref's own Model: the slide's model.add(layer) …
+print(inspect.getsource(dlref.Model.forward))  # … and predict(X) = layer3(layer2(layer1(X))), as model.predict(X)
 
 torch.manual_seed(0)
 model = dlref.Model()
@@ -226,14 +209,10 @@ model.add(layer1)
 model.add(layer2)
 model.add(layer3)
 
-slide_model = Model()
-for lay in (layer1, layer2, layer3):
-    slide_model.add(Layer(lay.W.detach(), lay.B.detach(), lay.activate))
-
 X = images[0]
 Y = model.predict(X)
 print("dlref.Model:      ", Y.detach().numpy().round(3), "sum", round(Y.sum().item(), 4))
-print("the slide's Model:", slide_model.predict(X).numpy().round(3))
+print("layer by layer:   ", layer3.forward(layer2.forward(layer1.forward(X))).detach().numpy().round(3))
 assert torch.equal(Y, layer3.forward(layer2.forward(layer1.forward(X))))
 
 # %% [markdown]

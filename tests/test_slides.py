@@ -13,6 +13,7 @@ Python or torch must differ from the pseudocode, the comment says so in one line
   formula on probabilities) after the slide's softmax, ``cross_entropy`` on logits.
 """
 
+import inspect
 import math
 
 import pytest
@@ -36,25 +37,27 @@ def _data(n=96, seed=0):
 # ---- Parameterization, Layers: class Layer { W, B, activate; forward(X) = activate(W·X + B) }
 
 
-class Layer:
-    """The slide's class, member for member."""
-
-    def __init__(self, W, B, activate):
-        self.W, self.B, self.activate = W, B, activate
-
-    def forward(self, X):
-        return self.activate(self.W @ X + self.B)  # the slide's W.mul(X).add(B): W.mul is a matrix product there
+def _members(cls) -> dict[str, str]:
+    """dlref's own class as it reads: each method's source, with its guard calls (``checks.…``) left out."""
+    return {name: "\n".join(line for line in inspect.getsource(getattr(cls, name)).splitlines()
+                            if "checks." not in line) for name in vars(cls) if callable(getattr(cls, name, None))}
 
 
 def test_layers_slide_the_layer_class_and_forward():
+    # dlref's Layer is the slide's class: W, B and activate as members, forward(X) = activate(W·X + B).
+    members = _members(dlref.Layer)
+    assert "self.W = nn.Parameter" in members["__init__"] and "self.B = nn.Parameter" in members["__init__"]
+    assert "self.activate = " in members["__init__"]
+    assert "return self.activate(X @ self.W.T + self.B)" in members["forward"]  # W·X + B, row by row
+    assert len(members["forward"].splitlines()) <= 3  # the slide's one line, and no more
     torch.manual_seed(0)
     ours = dlref.Layer(4, 3, activate=dlref.relu)
-    slide = Layer(ours.W.detach(), ours.B.detach(), dlref.relu)
     X = torch.randn(4)
-    assert torch.equal(slide.forward(X), ours.forward(X).detach())  # one example: W·X + B
+    W, B = ours.W.detach(), ours.B.detach()
+    assert torch.equal(dlref.relu(W @ X + B), ours.forward(X).detach())  # one example: the slide's W·X + B
     batch = torch.randn(6, 4)  # one example per row: dlref computes X @ W.T + B, the same W·x per row
-    assert_close(torch.stack([slide.forward(x) for x in batch]), ours(batch).detach())
-    assert slide.W.mul(torch.ones(3, 4)).shape == (3, 4)  # torch's mul: element by element, not W·X
+    assert_close(torch.stack([dlref.relu(W @ x + B) for x in batch]), ours(batch).detach())
+    assert W.mul(torch.ones(3, 4)).shape == (3, 4)  # torch's mul: element by element, not W·X
 
 
 def test_layers_slide_relu_is_x_greater_than_0_then_x_else_0():
@@ -68,33 +71,20 @@ def test_layers_slide_relu_is_x_greater_than_0_then_x_else_0():
 # ---- Models: model.add(layer1); model.add(layer2); model.add(layer3); Y = model.predict(X)
 
 
-class Model:
-    """The slide's class: a list of layers; predict(X) = layer3.forward(layer2.forward(layer1.forward(X)))."""
-
-    def __init__(self):
-        self.layers = []
-
-    def add(self, layer):
-        self.layers.append(layer)
-
-    def predict(self, X):
-        for layer in self.layers:
-            X = layer.forward(X)
-        return X
-
-
 def test_models_slide_add_layers_and_predict():
+    # dlref's Model is the slide's class: a list of layers, add appends, predict applies them in order.
+    members = _members(dlref.Model)
+    assert "self.layers.append(layer)" in members["add"] and len(members["add"].splitlines()) <= 3
+    assert "for layer in self.layers:" in members["forward"] and "Y = layer(Y)" in members["forward"]
     torch.manual_seed(0)
-    model, slide = dlref.Model(), Model()
+    model = dlref.Model()
     layer1, layer2, layer3 = dlref.Layer(784, 100), dlref.Layer(100, 50), dlref.Layer(50, 10, activate=dlref.softmax)
     for layer in (layer1, layer2, layer3):
         model.add(layer)
-        slide.add(Layer(layer.W.detach(), layer.B.detach(), layer.activate))
     X = torch.rand(784)
     Y = model.predict(X)
     assert list(model.layers) == [layer1, layer2, layer3]
     assert torch.equal(Y, layer3.forward(layer2.forward(layer1.forward(X))))
-    assert_close(Y.detach(), slide.predict(X))
     assert_close(Y.sum().item(), 1.0)  # the slide's model ends in softmax: probabilities
 
 
