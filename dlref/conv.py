@@ -15,7 +15,7 @@ Shapes: ``W`` is ``(out_channels, in_channels, kh, kw)`` like ``nn.Conv2d.weight
 
 Memory layout: ``W`` and the images are kept "channels last" (``torch.channels_last``): the same
 shapes and the same numbers, with a pixel's channels stored side by side. On a CPU, oneDNN's
-convolutions and the max pooling after them run faster that way (measured in the README, "The three
+convolutions and the max pooling after them run faster that way (measured in docs/slides.md, "The three
 networks"); the output keeps that layout, so the next layer reads it without a copy.
 
 Torch twin: ``nn.Conv2d`` followed by the activation (``ConvLayer.from_torch``).

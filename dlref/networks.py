@@ -62,7 +62,7 @@ def cnn(
     it is the same network, with the ReLU on a quarter of the values.
 
     The default 16/32 channels were chosen by measurement on a 2-core CPU: a training step of 128
-    images takes about half as long as with 32/64 channels, and 16/32 reaches the targets (README).
+    images takes about half as long as with 32/64 channels, and 16/32 reaches the targets (docs/slides.md).
     """
     checks.cnn(in_channels, channels, kernel_size, hidden, classes, image_size)  # a pair of channels, an odd kernel
     c1, c2 = channels

@@ -18,7 +18,7 @@
 # did not train on; train / validation / test, and why the test set is used once; and the three ways to
 # validate — **hold-out**, **K-fold** and **iterated K-fold with shuffling** — with the spread of scores each gives.
 #
-# It reads MNIST from `$DLREF_DATA_DIR/MNIST/raw/` (see the README's "Set up and run"; `dlref-download` fetches
+# It reads MNIST from `$DLREF_DATA_DIR/MNIST/raw/` (see the site's Set-up page; `dlref-download` fetches
 # it). By default it uses a few thousand images and runs in well under a minute; set `FULL = True` (or the
 # environment variable `DLREF_LESSONS_FULL=1`) for all 60,000.
 
@@ -302,7 +302,7 @@ check.kfold_split(kfold_split)
 # %% [markdown]
 # ## With Lightning
 #
-# The same schemes, each fold trained by Lightning with a config's recipe, are one command (README, "Evaluation"):
+# The same schemes, each fold trained by Lightning with a config's recipe, are one command (the site's Evaluation page):
 #
 # ```
 # dlref-kfold --config configs/fcn.yaml --scheme kfold --folds 5 --limit 10000

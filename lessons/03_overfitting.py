@@ -243,5 +243,5 @@ check.dropout(dropout)
 # ## The full study
 #
 # `dlref-overfit` runs these six runs with Lightning at the study's sizes (60 epochs, 5,000 validation images)
-# and writes `overfitting.png` and `remedies.png`; the README ("Overfitting and underfitting") shows them. Lesson 4
+# and writes `overfitting.png` and `remedies.png`; the site's Evaluation page shows them. Lesson 4
 # looks inside the three networks of the deck.

@@ -26,7 +26,7 @@
 # of one digit.
 #
 # The trainings here are short (a few thousand images, a few epochs), so the accuracies are far from the
-# README's; `FULL = True` (or `DLREF_LESSONS_FULL=1`) trains on all the images, for a few minutes.
+# measured runs' (the site's Training page); `FULL = True` (or `DLREF_LESSONS_FULL=1`) trains on all the images, for a few minutes.
 
 # %%
 import json
@@ -333,7 +333,7 @@ figure_1_6(lstm, "lstm")
 # ## Which network?
 #
 # With the configs' full recipes, all three pass 98% on MNIST's test set. The cell below prints the release's
-# measured runs from `docs/results.json`, the file the README's table ("Figures from real runs") quotes too. The
+# measured runs from `docs/results.json`, the file the site's table (Training, "Figures from real runs") quotes too. The
 # CNN's kernels are shared across the image, so it has a third of the FCN's weights and does best. Lesson 5 trains
 # them with Lightning.
 

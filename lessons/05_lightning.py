@@ -199,7 +199,7 @@ assert abs(result["accuracy"] - logged) < 1e-6
 
 # %% [markdown]
 # `scripts/train_scratch.py --model fcn` (`make train-scratch`) runs the same recipe, from the same weights, in the
-# plain `dlref.train` loop; the README shows the two match epoch for epoch.
+# plain `dlref.train` loop; `tests/test_train_scratch.py` shows the two match epoch for epoch.
 #
 # ## Test once
 #
@@ -216,8 +216,8 @@ print(len((run / "test_results.jsonl").read_text().splitlines()), "uses of this 
 # %% [markdown]
 # Other things the same command does: `--ckpt_path last` resumes the newest run whose fit did not finish
 # (stopped, killed or crashed) exactly, into a new `version_N` folder; Ctrl-C stops at the end of a batch after
-# saving `last.ckpt`; `--trainer.accelerator=gpu --trainer.devices=2` trains on two GPUs (README, "Reliability" and
-# "Performance and scale").
+# saving `last.ckpt`; `--trainer.accelerator=gpu --trainer.devices=2` trains on two GPUs (the site's Reliability and
+# Scale-out pages).
 #
 # ### Your turn: read the run folder
 #

@@ -1,8 +1,8 @@
-"""Does a multi-node run always end? The README's torchrun command on 127.0.0.1, N times, counting clean ends.
+"""Does a multi-node run always end? The torchrun command of docs/scale-out.md on 127.0.0.1, N times, counting clean ends.
 
     DLREF_DATA_DIR=../shared/data .venv/bin/python scripts/torchrun_repeat.py --tries 10
 
-Each try starts the README's command (section "Several processes and machines") twice on this machine, as
+Each try starts that page's command twice on this machine, as
 two "machines" of one CPU process each (``--node_rank=0`` and ``1``, gloo, ``--master_addr=127.0.0.1``),
 with ``--trainer.accelerator=cpu`` and, by default, small data and one epoch, so that a try takes seconds.
 A try is clean when both torchrun commands exit 0 within ``--timeout`` seconds; otherwise both are killed
@@ -35,7 +35,7 @@ def free_port() -> int:
 
 
 def command(node: int, port: int, config: str, extra: list[str]) -> list[str]:
-    """The README's command for one "machine", on the CPU."""
+    """The scale-out page's command for one "machine", on the CPU."""
     return [str(TORCHRUN), "--nnodes=2", "--nproc_per_node=1", f"--node_rank={node}", "--master_addr=127.0.0.1",
             f"--master_port={port}", "-m", "dlref.cli", "fit", "--config", config, "--trainer.strategy=ddp",
             "--trainer.num_nodes=2", "--trainer.devices=1", "--trainer.accelerator=cpu", *extra]
@@ -77,7 +77,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tries", type=int, default=10, help="how many runs (10)")
     parser.add_argument("--timeout", type=float, default=180, help="seconds a try may take before it is killed (180)")
-    parser.add_argument("--config", default="configs/cnn.yaml", help="the README's recipe (configs/cnn.yaml)")
+    parser.add_argument("--config", default="configs/cnn.yaml", help="the scale-out page's recipe (configs/cnn.yaml)")
     parser.epilog = ("Other options go to `dlref fit` (default: --data.limit=2000 --data.val_size=500 "
                      "--trainer.max_epochs=1 --trainer.enable_progress_bar=false).")
     args, extra = parser.parse_known_args(argv)

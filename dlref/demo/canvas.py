@@ -4,7 +4,7 @@
 Why not Gradio's ``gr.Sketchpad``: measured in the browser test (headless Chromium, the 2-core CPU), it answered
 a stroke in about 1.2–1.5 s, 750–950 ms of it before the request left the browser. It is a WebGL (PixiJS) image
 editor that exports its background, layer and composite as PNGs several times per stroke and uploads each. This
-canvas sends one PNG per stroke, as a data URL, the moment the pen lifts (README, "Draw a digit in the browser").
+canvas sends one PNG per stroke, as a data URL, the moment the pen lifts (docs/demo.md).
 """
 
 SIDE = 280  # canvas pixels: ten times MNIST's side
