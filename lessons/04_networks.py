@@ -26,7 +26,8 @@
 # of one digit.
 #
 # The trainings here are short (a few thousand images, a few epochs), so the accuracies are far from the
-# measured runs' (the site's Training page); `FULL = True` (or `DLREF_LESSONS_FULL=1`) trains on all the images, for a few minutes.
+# measured runs' (the site's Training page); `FULL = True` (or `DLREF_LESSONS_FULL=1`) trains on all the images,
+# for a few minutes.
 
 # %%
 import json

@@ -1,4 +1,4 @@
-"""Does a multi-node run always end? The torchrun command of docs/scale-out.md on 127.0.0.1, N times, counting clean ends.
+"""Does a multi-node run always end? docs/scale-out.md's torchrun command on 127.0.0.1, N times, counting clean ends.
 
     DLREF_DATA_DIR=../shared/data .venv/bin/python scripts/torchrun_repeat.py --tries 10
 

@@ -7,7 +7,7 @@ counts (``HTTP_PROXY`` … on 127.0.0.1): a request to any other host made throu
 reach it. The browser's own requests are read from its log. ``.ci/run`` installs what this needs; elsewhere it is
 skipped with the reason, in CI it fails instead.
 
-The screenshot in README.md and docs/demo.md, with the networks of ``make train`` (…), comes from the same test given their runs:
+The screenshot in docs/demo.md, with the networks of ``make train`` (…), comes from the same test given their runs:
     DLREF_DEMO_RUNS=runs DLREF_DEMO_SCREENSHOT=docs/figures/demo.png .venv/bin/pytest tests/test_demo_browser.py -s
 """
 
