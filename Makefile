@@ -14,7 +14,7 @@ MODEL ?= fcn
 ARGS ?=
 export DLREF_DATA_DIR ?= data
 
-.PHONY: setup train train-scratch test lint bench lessons notebook gpu-check clean demo setup-demo
+.PHONY: setup train train-scratch test test-fast lint bench lessons notebook gpu-check clean demo setup-demo
 .PHONY: setup-docs docs docs-serve docs-check
 
 setup: $(STAMP)
@@ -63,8 +63,16 @@ train: $(STAMP)
 train-scratch: $(STAMP)
 	$(PY) scripts/train_scratch.py --model $(MODEL) $(ARGS)
 
+# make test: every test, on TEST_WORKERS processes (pytest-xdist, each with its share of the cores; 0: in one
+# process). make test-fast: all but the slow-marked ones (processes, lessons, browsers), while working on a change.
+TEST_WORKERS ?= 2
+PYTEST := $(PY) -m pytest $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS))
+
 test: $(STAMP)
-	$(PY) -m pytest $(ARGS)
+	$(PYTEST) $(ARGS)
+
+test-fast: $(STAMP)
+	$(PYTEST) -m "not slow" $(ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check dlref tests scripts lessons

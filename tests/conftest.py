@@ -32,6 +32,37 @@ def one_thread():
     torch.set_num_threads(before)
 
 
+def pytest_configure(config):
+    """Under pytest-xdist (``make test`` runs ``-n 2``) each worker gets its share of the cores: one thread each on
+    a 2-core machine, for torch here and, through ``OMP_NUM_THREADS``, for the processes its tests start."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0"))
+    if workers > 1:
+        threads = max(1, (os.cpu_count() or 1) // workers)
+        os.environ.setdefault("OMP_NUM_THREADS", str(threads))
+        torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
+
+
+# On one pytest-xdist worker, in this order: the site (tests/test_site.py) is built from the lessons' notebooks that
+# tests/test_lessons.py has just run, rather than running all five again.
+TOGETHER = ("tests/test_lessons.py::", "tests/test_site.py::")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """pytest-xdist's default distribution (each test to whichever worker is free), but ``TOGETHER`` as one unit,
+    handed out first as the longest. (Its own ``--dist loadgroup`` marks are lost under pytest 9, which ignores the
+    node ids it rewrites.)"""
+    if config.getvalue("dist") != "load":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class Together(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return "together" if nodeid.startswith(TOGETHER) else nodeid
+
+    return Together(config, log)
+
+
 def pytest_runtest_setup(item):
     if item.get_closest_marker("gpu") and not torch.cuda.is_available():
         pytest.skip("needs CUDA and torch.cuda.is_available() is False")
@@ -99,3 +130,10 @@ def digits_root(tmp_path_factory) -> Path:
     for tests of the command line's wiring (exit codes, sentences, folders, resumes), which need no real digits.
     Shared by the session: read it, never write into it (``--data.limit`` takes fewer)."""
     return write_digits(tmp_path_factory.mktemp("digits"), 700, 100)
+
+
+@pytest.fixture(scope="session")
+def rendered_lessons(tmp_path_factory) -> Path:
+    """A folder for the lessons' executed notebooks, filled by tests/test_lessons.py as ``make lessons`` fills
+    ``lessons/rendered/``; tests/test_site.py builds the site's lesson pages from it when it holds all of them."""
+    return tmp_path_factory.mktemp("rendered")

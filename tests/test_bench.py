@@ -132,6 +132,7 @@ def test_every_section_is_run_by_the_runner_and_a_wrong_option_is_one_sentence(c
     assert "--anchor-from expected no/such/folder/anchor-accuracy.jsonl" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_a_small_run_keeps_earlier_sections_writes_json_and_markdown_and_renders_again(tmp_path):
     machine = dict(date="2026-01-01", summary="m", command="python scripts/bench.py", load_before="1", load_after="2")
     earlier = tmp_path / "earlier.json"

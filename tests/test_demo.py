@@ -154,6 +154,7 @@ def test_without_the_demo_extra_one_sentence_says_how_to_install_it(runs, monkey
     assert "make demo" in err and err.count("\n") == 1
 
 
+@pytest.mark.slow
 def test_the_dlref_command_exits_non_zero_without_a_checkpoint(tmp_path):
     # The installed console script (pyproject's [project.scripts]), beside this interpreter in the environment.
     dlref_command = Path(sys.executable).with_name("dlref")

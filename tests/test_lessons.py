@@ -104,19 +104,21 @@ def test_every_checker_is_used_by_a_lesson():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("lesson", LESSON_FILES, ids=lambda p: p.stem)
-def test_each_lesson_runs_top_to_bottom_within_its_budget(lesson, mnist_root, monkeypatch, tmp_path, capsys):
+def test_each_lesson_runs_top_to_bottom_within_its_budget(lesson, mnist_root, rendered_lessons, monkeypatch, capsys):
+    # Rendered into the session's folder, from which tests/test_site.py builds the lessons' pages without running
+    # them again.
     render = _load("lessons_render", LESSONS / "render.py")
     monkeypatch.setenv("DLREF_DATA_DIR", str(mnist_root))
     monkeypatch.delenv("DLREF_LESSONS_FULL", raising=False)  # the defaults: the sizes the budget is for
-    mine = tmp_path / lesson.with_suffix(".ipynb").name  # a notebook of the learner's where the rendering goes
+    mine = rendered_lessons / lesson.with_suffix(".ipynb").name  # a learner's notebook where the rendering goes
     nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("answer = 42  # mine")]), mine)
     before = mine.read_bytes()
     start = time.perf_counter()
-    code = render.main([lesson.name[:2], "--out", str(tmp_path)])  # as `make lessons` runs it
+    code = render.main([lesson.name[:2], "--out", str(rendered_lessons)])  # as `make lessons` runs it
     seconds = time.perf_counter() - start
     assert code == 0, f"{lesson.name} stopped at a cell that raised (its traceback above)"
     assert mine.read_bytes() == before, "make lessons replaced a notebook with the learner's edits"
-    notebook = nbformat.read(tmp_path / f"{lesson.stem}-2.ipynb", as_version=4)
+    notebook = nbformat.read(rendered_lessons / f"{lesson.stem}-2.ipynb", as_version=4)
     outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.get("outputs", [])]
     text = "\n".join(o.get("text", "") + o.get("data", {}).get("text/plain", "") for o in outputs)
     assert not [o for o in outputs if o.output_type == "error"]

@@ -1,12 +1,13 @@
 """The documentation site as a reader gets it: built strictly and offline, then read in a real browser.
 
 The module builds the site once, as ``make docs`` does (``mkdocs build --strict``, into a folder of its own), taking
-the lessons' executed notebooks from ``lessons/rendered/`` and running only a lesson whose notebook is missing or
-stale (then it needs MNIST). It checks the pages' contents in the built HTML, then serves the folder on 127.0.0.1
-and opens the home page and the lessons' pages in Debian's headless Chromium, driven by Selenium through Debian's
-chromedriver as in the demo's browser test: their figures load, the browser logs no error, and every request it
-makes goes to 127.0.0.1. ``.ci/run`` installs what this needs (``make setup-docs``); elsewhere it is skipped with
-the reason, in CI it fails instead.
+the lessons' executed notebooks from the session's ``rendered_lessons`` where tests/test_lessons.py has just run them
+all, else from ``lessons/rendered/``, running only a lesson whose notebook is missing or stale (then it needs
+MNIST). It checks the pages' contents in the built HTML, then serves the folder on 127.0.0.1 and opens the home page
+and the lessons' pages in Debian's headless Chromium, driven by Selenium through Debian's chromedriver as in the
+demo's browser test: their figures load, the browser logs no error, and every request it makes goes to 127.0.0.1.
+``.ci/run`` installs what this needs (``make setup-docs``); elsewhere it is skipped with the reason, in CI it fails
+instead.
 """
 
 import functools
@@ -51,6 +52,8 @@ from mkdocs.exceptions import PluginError  # noqa: E402
 from selenium import webdriver  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 
+pytestmark = pytest.mark.slow  # the site built, then read in a browser
+
 
 def _hooks():
     """``docs/hooks.py``, the site's own build steps (not a package: loaded from its file)."""
@@ -65,7 +68,10 @@ def site(tmp_path_factory, request) -> Path:
     hooks = _hooks()
     render = hooks._render_module()
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
-    if any(hooks.fresh_notebook(render, lesson, hooks.rendered_folder()) is None for lesson in render.lessons()):
+    shared = request.getfixturevalue("rendered_lessons")  # tests/test_lessons.py's notebooks, when it ran first
+    if all(hooks.fresh_notebook(render, lesson, shared) is not None for lesson in render.lessons()):
+        env[hooks.RENDERED_ENV] = str(shared)  # every lesson just ran: none runs again
+    elif any(hooks.fresh_notebook(render, lesson, hooks.rendered_folder()) is None for lesson in render.lessons()):
         env["DLREF_DATA_DIR"] = str(request.getfixturevalue("mnist_root"))  # lessons to run first: MNIST (or skip)
     folder = tmp_path_factory.mktemp("site")
     start = time.perf_counter()
