@@ -114,7 +114,9 @@ def test_the_learning_curves_mark_the_epoch_kept_as_best_ckpt_and_say_on_what(tm
     monkeypatch.setattr(curves, "_save", lambda fig, path: drawn.setdefault("fig", fig))
     curves.learning_curves(h, tmp_path / "c.png", "FCN", chosen)
     labels = [t.get_text() for ax in drawn["fig"].axes for t in ax.get_legend().get_texts()]
-    assert "best.ckpt: epoch 10, chosen on the highest validation accuracy (95.00%)" in labels
+    assert labels.count("best.ckpt (epoch 10)") == 2  # on both panels
+    assert drawn["fig"]._suptitle.get_text().endswith("best.ckpt: epoch 10, chosen on the highest validation "
+                                                       "accuracy (95.00%)")
     assert "lowest validation loss (epoch 5)" in labels  # still shown, and not mistaken for the checkpoint
     lines = [line for ax in drawn["fig"].axes for line in ax.get_lines() if line.get_linestyle() == "--"]
     assert len(lines) == 2 and all(list(line.get_xdata()) == [10, 10] for line in lines)

@@ -44,15 +44,14 @@ def learning_curves(history: dict, path, title: str = "Learning curves", chosen:
         if metric == "loss" and history.get("val/loss"):
             _min_marker(ax, history["val/loss"], VAL)
         if chosen is not None:
-            ax.axvline(chosen[0], color="black", linestyle="--", linewidth=1,
-                       label=f"best.ckpt: epoch {chosen[0]}, {chosen[1]}")
+            ax.axvline(chosen[0], color="black", linestyle="--", linewidth=1, label=f"best.ckpt (epoch {chosen[0]})")
         ax.set(xlabel="epoch", ylabel=name, title=f"{name.capitalize()} per epoch")
         _integer_epochs(ax)
         if metric == "acc":
             ax.yaxis.set_major_formatter(PercentFormatter(1.0))
         ax.grid(alpha=0.3)
         ax.legend()
-    fig.suptitle(title)
+    fig.suptitle(title if chosen is None else f"{title}\nbest.ckpt: epoch {chosen[0]}, {chosen[1]}")
     fig.supxlabel("Training: mean over the epoch's batches while the weights still change, dropout on. "
                   "Validation: after the epoch, dropout off. So early on, training can score below validation.",
                   fontsize=8, color="dimgray")
