@@ -56,7 +56,7 @@ def seven(tmp_path) -> Path:
     return tmp_path / "seven.png"
 
 
-def test_the_best_run_of_each_network_is_shown_never_one_that_learned_nothing(runs, capsys):
+def test_the_best_run_of_each_network_is_shown_never_one_that_learned_nothing(runs, capsys, monkeypatch):
     best = save_checkpoint(runs / "cnn" / "version_1" / "checkpoints" / "best.ckpt", "cnn", accuracy=0.981)
     newer = save_checkpoint(runs / "cnn" / "version_2" / "checkpoints" / "best.ckpt", "cnn", accuracy=0.104)
     os.utime(newer, (time.time() + 10, time.time() + 10))  # the newest run: a quick experiment at lr=5 (chance)
@@ -68,6 +68,8 @@ def test_the_best_run_of_each_network_is_shown_never_one_that_learned_nothing(ru
     assert list(found) == ["fcn", "cnn", "lstm"]  # side by side in the slides' order
     assert found["cnn"].path == best and found["cnn"].accuracy == pytest.approx(0.981)
     assert found["cnn"].about == f"{best} (validation accuracy 98.10%)"
+    monkeypatch.chdir(runs.parent)  # as the page names it from the repository: the path the learner types
+    assert found["cnn"].shown_path == "runs/cnn/version_1/checkpoints/best.ckpt"
     assert found["lstm"].path.parts[-3] == "version_0" and found["lstm"].accuracy is None  # records none: still shown
     assert found["fcn"].path.parts[-3] == "version_0"  # its only other run learned nothing
     assert sorted(left_out) == [f"{runs / 'cnn/version_2/checkpoints/best.ckpt'} (val accuracy 10.4%, about chance)",

@@ -40,9 +40,17 @@ class Network:
         return f"validation accuracy {self.accuracy:.2%}"
 
     @property
+    def shown_path(self) -> str:
+        """The checkpoint's path as the learner would type it: from the working folder when it is inside it."""
+        try:
+            return str(Path(self.path).resolve().relative_to(Path.cwd().resolve()))
+        except ValueError:
+            return str(self.path)
+
+    @property
     def about(self) -> str:
         """Which run the page uses, and how good it is."""
-        return f"{self.path} ({self.score})"
+        return f"{self.shown_path} ({self.score})"
 
 
 @dataclass

@@ -85,7 +85,7 @@ def build(networks: dict[str, Network], chosen: str | None = None):
                 with gr.Column():
                     scores.append(gr.Label(num_top_classes=10, label=f"{name}: probabilities",
                                            elem_id=f"probabilities-{name}"))
-                    gr.Markdown(f"`{networks[name].path}`  \n{networks[name].score}", elem_id=f"about-{name}")
+                    gr.Markdown(f"`{networks[name].shown_path}`  \n{networks[name].score}", elem_id=f"about-{name}")
         network = gr.Radio(names, value=chosen, label="Figure 1.6 for", elem_id="network")
         gr.Markdown("**What each layer makes of the digit** (each map scaled to its own range; the class scores "
                     "are the probabilities above)")
