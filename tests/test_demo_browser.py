@@ -14,28 +14,23 @@ The screenshot in docs/demo.md, with the networks of ``make train`` (…), comes
 import ipaddress
 import json
 import os
-import shutil
 import signal
 import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
 from urllib.request import urlopen
 
+import chromium  # tests/chromium.py: Debian's Chromium, as these machines run it
 import pytest
 import torch
 
 from dlref.cli import main
 
-CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"  # Debian's chromium and chromium-driver
-# As root on these machines: no sandbox, no GPU, and none of Chromium's own calls home (refused here, and slow).
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync", "--window-size=1280,1000"]
 NETWORKS = ("fcn", "cnn", "lstm")
 TARGET_MS = 200  # issue 17: the page answers each stroke within 200 ms on the 2-core CPU
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
@@ -61,25 +56,8 @@ document.addEventListener('load', (e) => { if (e.target.tagName === 'IMG' && out
 """
 
 
-def _missing() -> str | None:
-    for path in (CHROMIUM, CHROMEDRIVER):
-        if not Path(path).exists():
-            return f"{path} is missing (apt-get install chromium chromium-driver; .ci/run does)"
-    for module in ("selenium", "gradio"):
-        try:
-            __import__(module)
-        except ImportError:
-            return f"{module} is not installed (make setup-demo; .ci/run does)"
-    return None
+chromium.require(("selenium", "gradio"), "setup-demo", "the browser test")
 
-
-if (reason := _missing()) is not None:
-    if os.environ.get("CI"):  # CI installs all of it: a browser test that skips there would pass by not running
-        pytest.fail(f"the browser test cannot run in CI: {reason}", pytrace=False)
-    pytest.skip(reason, allow_module_level=True)
-
-from selenium import webdriver  # noqa: E402
-from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.wait import WebDriverWait  # noqa: E402
@@ -176,16 +154,7 @@ def page(runs):
 
 @pytest.fixture(scope="module")
 def browser():
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    profile = tempfile.mkdtemp(prefix="dlref-chromium-")
-    for flag in [*FLAGS, f"--user-data-dir={profile}"]:
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"performance": "ALL"})  # every request the page makes
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    yield driver
-    driver.quit()
-    shutil.rmtree(profile, ignore_errors=True)
+    yield from chromium.browser({"performance": "ALL"})  # every request the page makes
 
 
 def draw(driver, canvas, stroke) -> None:

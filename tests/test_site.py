@@ -15,42 +15,24 @@ import http.server
 import importlib.util
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import chromium  # tests/chromium.py: Debian's Chromium, as these machines run it
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"  # Debian's chromium and chromium-driver
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync", "--window-size=1280,1000"]
 LESSONS = sorted(p.stem for p in (REPO / "lessons").glob("[0-9][0-9]_*.py"))
 
 
-def _missing() -> str | None:
-    for path in (CHROMIUM, CHROMEDRIVER):
-        if not Path(path).exists():
-            return f"{path} is missing (apt-get install chromium chromium-driver; .ci/run does)"
-    for module in ("selenium", "mkdocs", "material", "mkdocstrings_handlers.python", "nbconvert"):
-        if importlib.util.find_spec(module.split(".")[0]) is None:
-            return f"{module} is not installed (make setup-docs; .ci/run does)"
-    return None
-
-
-if (reason := _missing()) is not None:
-    if os.environ.get("CI"):  # CI installs all of it: a site check that skips there would pass by not running
-        pytest.fail(f"the site check cannot run in CI: {reason}", pytrace=False)
-    pytest.skip(reason, allow_module_level=True)
+chromium.require(("selenium", "mkdocs", "material", "mkdocstrings_handlers.python", "nbconvert"), "setup-docs",
+                 "the site check")
 
 from mkdocs.exceptions import PluginError  # noqa: E402
-from selenium import webdriver  # noqa: E402
-from selenium.webdriver.chrome.service import Service  # noqa: E402
 
 pytestmark = pytest.mark.slow  # the site built, then read in a browser
 
@@ -155,16 +137,7 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def browser():
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    profile = tempfile.mkdtemp(prefix="dlref-chromium-")
-    for flag in [*FLAGS, f"--user-data-dir={profile}"]:
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    yield driver
-    driver.quit()
-    shutil.rmtree(profile, ignore_errors=True)
+    yield from chromium.browser({"browser": "ALL", "performance": "ALL"})  # console errors, every request
 
 
 FIGURES = """return Array.from(document.querySelectorAll('article img')).map(
