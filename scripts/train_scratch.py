@@ -27,6 +27,7 @@ from dlref.data import MNIST_MEAN, MNIST_STD, load_mnist, normalize
 from dlref.data.batches import Batches, check_sizes
 from dlref.data.mnist import pixel_stats
 from dlref.data.split import check_limit, first, holdout
+from dlref.lightning.datamodule import InMemoryDataModule
 from dlref.lightning.mnist import MNISTDataModule
 from dlref.lightning.module import Classifier
 from dlref.optimization import make_optimizer, make_schedule
@@ -55,7 +56,7 @@ def number(value, default):
 def recipe(name: str, options: list[str]) -> dict:
     """``configs/<name>.yaml`` over the defaults, then ``--section.key=value`` options (values read as YAML)."""
     config = {"seed_everything": 0, "model": defaults(Classifier), "trainer": dict(TRAINER),
-              "data": {**defaults(MNISTDataModule), **defaults(MNISTDataModule.__mro__[1])}}
+              "data": {**defaults(MNISTDataModule), **defaults(InMemoryDataModule)}}
     for section, values in (yaml.safe_load((CONFIGS / f"{name}.yaml").read_text()) or {}).items():
         config[section] = {**config[section], **values} if isinstance(values, dict) else values
     for option in options:
