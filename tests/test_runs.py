@@ -233,13 +233,20 @@ def test_last_resumes_the_newest_run_whose_fit_did_not_finish_and_says_why(digit
     assert said in capsys.readouterr().err
     assert said in (REPO / "docs" / "reliability.md").read_text()  # the Reliability page quotes it as printed
     assert (tmp_path / "runs" / "fcn" / "version_2" / records.FIT_FINISHED).is_file()
-    # version_2 went on from version_0 and finished: nothing is left to resume, and the sentence says how to extend.
+    # version_2 went on from version_0 and finished: nothing is left to resume. Its cosine schedule is laid out over
+    # its length, so the sentence does not offer to extend it.
     assert _small(root, "runs", "--trainer.max_epochs=3", "--ckpt_path", "last") == 2
     err = capsys.readouterr().err
-    assert ("found only finished ones (version_1, version_2); start a new run without --ckpt_path, or extend one "
-            "without a schedule by passing its checkpoint and more epochs, e.g. --ckpt_path "
-            "runs/fcn/version_2/checkpoints/last.ckpt --trainer.max_epochs=40.") in err
+    assert ("found only finished ones (version_1, version_2); start a new run without --ckpt_path (the newest, "
+            "version_2, has a cosine schedule laid out over its length: it cannot be extended).") in err
     assert not (tmp_path / "runs" / "fcn" / "version_3").exists()
+    # A finished run without a schedule can be extended, and the sentence says how.
+    assert _small(root, "runs", "--trainer.max_epochs=1", "--model.schedule=none") == 0  # version_3
+    capsys.readouterr()
+    assert _small(root, "runs", "--trainer.max_epochs=3", "--model.schedule=none", "--ckpt_path", "last") == 2
+    assert ("found only finished ones (version_1, version_2, version_3); start a new run without --ckpt_path, or "
+            "extend one without a schedule by passing its checkpoint and more epochs, e.g. --ckpt_path "
+            "runs/fcn/version_3/checkpoints/last.ckpt --trainer.max_epochs=40.") in capsys.readouterr().err
 
 
 def test_a_fit_that_fails_or_diverges_leaves_no_run_folder_and_the_next_takes_its_number(digits_root, tmp_path,

@@ -96,11 +96,15 @@ def resume_point(runs_dir, network: str) -> tuple[Path, str]:
     finished = [p for p in lasts if (run_dir(p) / FIT_FINISHED).is_file()]
     open_runs = [p for p in lasts if p not in finished and run_dir(p).resolve() not in resumed]
     if not open_runs:
+        newest = (finished or lasts)[-1]
+        model = recorded_config(newest).get("model")
+        scheduled = isinstance(model, dict) and model.get("schedule") in ("cosine", "onecycle")
+        extend = (f" (the newest, {run_dir(newest).name}, has a {model['schedule']} schedule laid out over its "
+                  "length: it cannot be extended)" if scheduled else ", or extend one without a schedule by passing "
+                  f"its checkpoint and more epochs, e.g. --ckpt_path {newest} --trainer.max_epochs=40")
         raise UsageError(f"dlref fit --ckpt_path last expected a run of {network} whose fit did not finish (stopped, "
                          f"killed or crashed) under {folder}, found only finished ones ({_names(finished or lasts)}); "
-                         "start a new run without --ckpt_path, or extend one without a schedule by passing its "
-                         f"checkpoint and more epochs, e.g. --ckpt_path {(finished or lasts)[-1]} "
-                         "--trainer.max_epochs=40.")
+                         f"start a new run without --ckpt_path{extend}.")
     chosen = open_runs[-1]
     newer = [p for p in finished if os.path.getmtime(p) > os.path.getmtime(chosen)]
     why = (f"the newest {network} run whose fit did not finish (stopped, killed or crashed)"
