@@ -26,7 +26,7 @@ from . import checks
 
 def update(optimizer, W, gradients_or_loss):
     """The slide's ``optimizer.update`` (module docstring): back-propagate a loss to ``W`` and step, or return
-    ``W − η·gradients``. ``dlref.SGD`` has it as a method; ``dlref.train`` calls it for any torch optimizer."""
+    ``W − η·gradients``."""
     loss = gradients_or_loss
     if isinstance(loss, torch.Tensor) and loss.dim() == 0 and loss.requires_grad:
         weights = _hold(optimizer, W)
@@ -74,11 +74,8 @@ def _hold(optimizer, W) -> list[torch.Tensor]:
 
 
 class Update:
-    """The slide's ``update`` as a method, for a ``torch.optim.Optimizer`` subclass (``dlref.SGD``).
-
-    An optimizer whose ``takes_weights`` is true (``SGD(lr)``) adds the weights it is given to its
-    param groups; any other refuses weights it does not hold.
-    """
+    """The slide's ``update`` as a method of a ``torch.optim.Optimizer`` subclass (``dlref.SGD``); ``_hold`` says
+    what ``takes_weights`` does."""
 
     takes_weights = False
     update = update

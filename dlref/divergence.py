@@ -1,15 +1,11 @@
 """Divergence — a loss that stops being finite, caught without reading it back at every step.
 
-A learning rate too high for the slides' rule ``W ← W − η ∂L/∂W`` makes the weights grow until the
-loss is ``inf`` or ``nan``; from then on every update is garbage. Checking ``if not
-torch.isfinite(loss)`` at every step would catch it, but reading a value back makes the host wait
-for the device at every step, which stalls a GPU. ``DivergenceGuard`` keeps the evidence on the
-device instead: each step copies its loss into a small buffer there, one operation. The host reads
-the buffer only at a ``check``: every ``every`` steps, and wherever weights are
-about to be used for anything but training (before validation, before a checkpoint is written, at
-the end of training). A failed check also looks at the weights themselves (an update can make them
-non-finite while the loss that produced it was still finite), puts back the weights of the last
-check that passed, and raises ``DivergenceError`` naming the step: non-finite weights are never
+A learning rate too high for ``W ← W − η ∂L/∂W`` makes the weights grow until the loss is ``inf`` or ``nan``.
+Reading ``torch.isfinite(loss)`` back at every step would make the host wait for the device (a stalled GPU), so
+``DivergenceGuard`` copies each step's loss into a small buffer on the device and reads it only at a ``check``:
+every ``every`` steps, and before weights are used for anything but training (validation, a checkpoint, the end).
+A failed check also looks at the weights (an update can make them non-finite from a finite loss), puts back those
+of the last check that passed, and raises ``DivergenceError`` naming the step: non-finite weights are never
 evaluated, tested or saved.
 """
 
@@ -29,9 +25,9 @@ class DivergenceError(RuntimeError):
         """The message with the remedy spelled as an entry point's ``option`` (``--model.lr=``, ``--lr ``, ``lr=``)."""
         if self.initial:  # the loss of the untouched initial weights: no learning rate has acted yet
             return (f"{self.what}; the loss of the initial weights was not finite, so the learning rate is not the "
-                    "cause: check the model's last "
-                    "layer against the loss (e.g. log 0 from a relu output in cross_entropy_error: end the model with "
-                    "activate=dlref.softmax, or use dlref.cross_entropy on logits) and the data for NaN.")
+                    "cause: check the model's last layer against the loss (e.g. log 0 from a relu output in "
+                    "cross_entropy_error: end the model with activate=dlref.softmax, or use dlref.cross_entropy on "
+                    "logits) and the data for NaN.")
         if self.lr is None or not math.isfinite(self.lr) or self.lr <= 0:
             return f"{self.what}; a setting is likely too high: lower the learning rate ({option.rstrip('= ')})."
         return (f"{self.what}; the learning rate {self.lr:g} is likely too high: lower it "

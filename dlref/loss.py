@@ -12,10 +12,7 @@ training use ``cross_entropy`` on logits ``x``: with ``y = softmax(x)``,
 ``log y_k = x_k − log Σ_j e^{x_j}`` (log-sum-exp), which never takes the log
 of 0. Both agree wherever both are finite (``tests/test_loss.py``).
 
-Each expects its own kind of ``y``, and says so rather than return a wrong number: ``cross_entropy``
-refuses the output of a softmax (read from the autograd graph, not from the values: no sync), and
-``train`` and ``evaluate`` refuse a model whose last layer does not match the loss, once, before a loop
-starts (the loss/output trap, in one place: ``dlref/checks/loss.py``).
+Each refuses the other's kind of ``y`` rather than return a wrong number (``dlref/checks/loss.py``).
 
 Torch twins: ``F.nll_loss(torch.log(y), t)`` and ``F.cross_entropy(x, t)``;
 ``0.5 · F.mse_loss(y, t, reduction="sum") / batch``.

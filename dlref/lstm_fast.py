@@ -1,19 +1,12 @@
-"""The LSTM's fast path: ``dlref/lstm.py``'s six equations with back-propagation through time written out.
+"""The LSTM's fast path (``LSTMLayer(fast=True)``, the default): ``dlref/lstm.py``'s six equations with
+back-propagation through time written out; ``tests/test_lstm.py`` checks it equal to them and to ``nn.LSTM``.
 
-``LSTMLayer`` runs this by default (``fast=True``); ``LSTMLayer(..., fast=False)`` runs the six
-lines as written in ``dlref/lstm.py`` under autograd. ``tests/test_lstm.py`` checks the two equal,
-outputs and every gradient, and both against ``nn.LSTM``.
-
-Why it is faster: the literal loop builds about a dozen autograd nodes per step (four gates, two
-products each, the carrier, the hidden state), and on a CPU each node costs more than its arithmetic
-on a (128, 128) batch. Here ``x_t W_x + b`` for all steps is one product before the loop,
-``h_{t−1} W_h`` one batched product per step for the four gates together (stacked f, g, i, o on the
-first axis), the gates are activated in place, and the backward pass (the chain rule of the six
-lines, from the last step back) is one autograd node. ``make bench ARGS="--only layers"`` times forward +
-backward against the fused ``nn.LSTM`` kernel (the target: at most 1.5×), and the literal loop too.
-
-Shapes as in ``dlref/lstm.py``: ``X`` (batch, time, input_size); ``W_x`` (4, input_size, hidden),
-``W_h`` (4, hidden, hidden), ``b`` (4, hidden) in the slide's gate order f, g, i, o.
+Why it is faster: the literal loop builds about a dozen autograd nodes per step, and on a CPU each costs more than
+its arithmetic on a (128, 128) batch. Here ``x_t W_x + b`` for all steps is one product before the loop,
+``h_{t−1} W_h`` one batched product per step for the four gates together, the gates are activated in place, and the
+backward pass (the chain rule of the six lines, from the last step back) is one autograd node. Shapes as in
+``dlref/lstm.py``, the gates stacked f, g, i, o on the first axis. ``make bench ARGS="--only layers"`` times it
+against the fused ``nn.LSTM`` kernel (the target: at most 1.5×) and the literal loop.
 """
 
 import torch

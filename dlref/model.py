@@ -35,10 +35,7 @@ class Model(nn.Module):
         return Y
 
     def predict(self, X: torch.Tensor) -> torch.Tensor:
-        """The slide's ``model.predict(X)``: the layers in order (``forward``).
-
-        It is ``model(X)``, torch's call, so forward hooks and a ``model.compile()`` apply to both.
-        """
+        """The slide's ``model.predict(X)``: ``model(X)``, torch's call, so hooks and ``model.compile()`` apply."""
         return self(X)
 
     @property

@@ -10,10 +10,8 @@ option with ``torch.equal``). Per step, with gradient ``g = ∂L/∂W`` (``-g`` 
     g ← g + μ·b if nesterov else b
     W ← W − η·g
 
-The slide's ``optimizer = new SGD(0.001)`` is ``SGD(0.001)``: a learning rate alone, the weights
-given later to ``update`` (``dlref/backpropagation.py``: ``update(W, gradients)``,
-``update(model.W, loss)``, ``update([layer1, layer2, layer3], loss)``). A NaN or infinite option,
-which torch accepts, is refused with the option's name, for the constructor and every param group.
+The slide's ``optimizer = new SGD(0.001)`` is ``SGD(0.001)``: a learning rate alone, the weights given later to
+``update`` (``dlref/backpropagation.py``). A NaN or infinite option, which torch accepts, is refused.
 """
 
 import torch
@@ -24,10 +22,8 @@ from .backpropagation import Update
 
 
 class SGD(Update, Optimizer):
-    """Stochastic gradient descent; the constructor is ``torch.optim.SGD``'s, or the slide's ``SGD(lr)``.
-
-    ``update``, the slide's call, comes from ``Update`` (``dlref/backpropagation.py``).
-    """
+    """Stochastic gradient descent; the constructor is ``torch.optim.SGD``'s, or the slide's ``SGD(lr)``; the slide's
+    ``update`` comes from ``Update`` (``dlref/backpropagation.py``)."""
 
     def __init__(
         self,

@@ -3,10 +3,9 @@
     model = dlref.load("runs/fcn/version_0/checkpoints/best.ckpt")   # a dlref.Model, in eval mode, on the CPU
     model.predict(X).softmax(1)                                     # logits (N, 10) → probabilities
 
-``load`` reads a checkpoint that ``dlref fit`` wrote (or Lightning's ``Trainer.save_checkpoint`` of a
-``Classifier``) with ``torch.load(weights_only=True)``, which accepts tensors and plain values and never
-runs code. It builds the network that the hyper-parameters name (``dlref.networks``) and loads the
-weights into it. Only torch is needed, not Lightning.
+``load`` reads a checkpoint of ``dlref fit`` (or Lightning's ``Trainer.save_checkpoint`` of a ``Classifier``) with
+``torch.load(weights_only=True)``, which never runs code, builds the network its hyper-parameters name
+(``dlref.networks``) and loads the weights: torch only, not Lightning.
 """
 
 import pickle
@@ -35,9 +34,8 @@ _LAST: tuple[tuple, dict] | None = None
 def read(path, device: str | torch.device = "cpu", who: str = "dlref.load ", retry: str = "pass another file",
          example: str = "pass e.g. runs/fcn/version_0/checkpoints/best.ckpt", missing: type = FileNotFoundError,
          error: type = ValueError) -> dict:
-    """The checkpoint at ``path`` as ``torch.load(weights_only=True)`` returns it (tensors and plain values, never
-    code), or one sentence saying why not; ``who``, ``retry``, ``example`` and the error types word it for the caller
-    (``dlref.load``, or the command line's ``--ckpt_path``). The one reader of checkpoints in dlref."""
+    """The one reader of checkpoints in dlref: ``torch.load(path, weights_only=True)``, or one sentence saying why
+    not, worded for the caller (``dlref.load``, or the command line's ``--ckpt_path``) by the other arguments."""
     global _LAST
     path = Path(path)
     if not path.is_file():
@@ -67,12 +65,9 @@ def read(path, device: str | torch.device = "cpu", who: str = "dlref.load ", ret
 
 def load(path, device: str | torch.device = "cpu") -> Model:
     """The network saved in the checkpoint at ``path``: a ``dlref.Model`` on ``device``, in eval mode (no dropout),
-    its weights frozen for predicting (``model.train().requires_grad_(True)`` to train it further).
-
-    Its ``predict(X)`` takes ``X`` of shape ``(N, 1, 28, 28)`` (``dlref.data.images.digit`` makes one from an
-    image file) and returns **logits** ``(N, 10)``; ``.softmax(1)`` turns them into probabilities and
-    ``.argmax(1)`` into digits.
-    """
+    its weights frozen for predicting (``model.train().requires_grad_(True)`` to train it further). Its ``predict(X)``
+    takes ``(N, 1, 28, 28)`` (``dlref.data.images.digit`` makes one from an image file) and returns **logits**
+    ``(N, 10)``: ``.softmax(1)`` gives probabilities, ``.argmax(1)`` digits."""
     if not isinstance(path, (str, PathLike)):
         raise TypeError(f"dlref.load expected the path of a checkpoint file, found {type(path).__name__}; pass e.g. "
                         "runs/fcn/version_0/checkpoints/best.ckpt.")
@@ -80,8 +75,7 @@ def load(path, device: str | torch.device = "cpu") -> Model:
 
 
 def model_from(checkpoint: dict, path="the checkpoint") -> Model:
-    """The network a checkpoint that ``read`` returned holds: its builder from the hyper-parameters, its weights
-    loaded, in eval mode and frozen (``load``'s model, on the checkpoint's device)."""
+    """``load``'s model, on the checkpoint's device, from a checkpoint that ``read`` returned."""
     hparams = checkpoint.get("hyper_parameters") if isinstance(checkpoint, dict) else None
     weights = checkpoint.get("state_dict") if isinstance(checkpoint, dict) else None
     if (not isinstance(hparams, dict) or not isinstance(weights, dict) or hparams.get("network") not in NETWORKS
@@ -101,9 +95,8 @@ def model_from(checkpoint: dict, path="the checkpoint") -> Model:
 
 
 def chosen_on(checkpoint: dict, path) -> float | None:
-    """The validation accuracy (``val/acc``) of the checkpoint at ``path``, as Lightning's ``ModelCheckpoint`` recorded
-    it when it chose that file (``best.ckpt``); ``None`` when none is recorded for it (a ``last.ckpt``, whose weights
-    are not the best's, or a checkpoint saved by hand)."""
+    """The validation accuracy that Lightning's ``ModelCheckpoint`` recorded when it chose the file at ``path``
+    (``best.ckpt``); ``None`` for any other (a ``last.ckpt``, a checkpoint saved by hand)."""
     states = checkpoint.get("callbacks") if isinstance(checkpoint, dict) else None
     for key, state in (states or {}).items():
         if not (str(key).startswith("ModelCheckpoint") and f"'{MONITOR}'" in str(key) and isinstance(state, dict)):

@@ -11,14 +11,12 @@
 (``zero_grad``, ``backward`` to ``model.W``, ``step``) is ``dlref.SGD``'s method and is called for the
 others. Torch twin: the plain loop ``optimizer.zero_grad(); loss_fn(model(X), target).backward();
 optimizer.step()`` (``tests/test_training.py``). The Lightning path (``dlref.lightning``) runs the same
-three lines per step; ``tests/test_lightning.py`` checks both give the same parameters. Evaluation:
-``dlref/evaluation.py``.
+three lines per step; ``tests/test_lightning.py`` checks both give the same parameters.
 
-No tensor is read back to the host at every step: the choices below (the model's form, the loss
-that matches it, the kind of data) are made once, from their structure, before the loop, and a loss
-that stops being finite is caught by ``dlref.divergence.DivergenceGuard`` (a flag on the device, read
-every 50 steps and at the end of each epoch), which puts back the last good weights and raises
-``DivergenceError`` before ``on_epoch_end`` could evaluate non-finite ones.
+No tensor is read back to the host at every step: the checks read structure, before the loop, and a loss that
+stops being finite is caught by ``dlref.divergence.DivergenceGuard`` (a flag on the device, read every 50 steps
+and at each epoch's end), which puts back the last good weights and raises ``DivergenceError`` before
+``on_epoch_end`` could evaluate non-finite ones.
 """
 
 from collections.abc import Callable, Iterable

@@ -1,6 +1,5 @@
 """Guards of the "Overfitting" slide's dropout, the "RNN" slide's ``LSTMLayer``, and the FCN, CNN and LSTM
-networks' builders (``dlref/networks.py``).
-"""
+networks' builders (``dlref/networks.py``)."""
 
 import inspect
 import math
@@ -8,28 +7,22 @@ import math
 import torch
 from torch import nn
 
-# --- Overfitting: dropout, m_k ~ Bernoulli(1 − p), Y = X ⊙ m / (1 − p) ---
+from .layers import positive
 
 
-def is_probability(p) -> bool:
+def _probability(p) -> bool:
     """A real number in [0, 1]: not a bool, a string or NaN."""
     return isinstance(p, (int, float)) and not isinstance(p, bool) and math.isfinite(p) and 0 <= p <= 1
 
 
 def dropout(p: float) -> None:
-    if not is_probability(p):
+    if not _probability(p):
         raise ValueError(f"Dropout expected a probability 0 <= p <= 1, found p={p!r}; pass e.g. Dropout(0.5).")
 
 
-# --- RNN: LSTMLayer(input_size, hidden), gates f, g, i, o ---
-
-
 def lstm_layer(input_size: int, hidden_size: int) -> None:
-    if input_size < 1 or hidden_size < 1:
-        raise ValueError(
-            f"LSTMLayer expected positive sizes, found input_size={input_size}, hidden_size={hidden_size}; "
-            "pass the number of features per step and of hidden units."
-        )
+    positive("LSTMLayer", "pass the number of features per step and of hidden units", input_size=input_size,
+             hidden_size=hidden_size)
 
 
 def gate(name: str, gates: tuple[str, ...]) -> None:
@@ -41,15 +34,13 @@ def lstm_input(layer: nn.Module, X: torch.Tensor, state) -> None:
     """``X`` (batch, time, input_size) in the weights' dtype and device; ``state``, if given, ``(h_0, c_0)`` each
     (batch, hidden) like ``X``."""
     if X.dim() != 3 or X.shape[2] != layer.input_size or X.shape[1] == 0:
-        raise ValueError(
-            f"LSTMLayer expected input of shape (batch, time, {layer.input_size}), found {tuple(X.shape)}; "
-            f"read images as sequences of rows with dlref.Rows, or build LSTMLayer({X.shape[-1]}, ...)."
-        )
+        raise ValueError(f"LSTMLayer expected input of shape (batch, time, {layer.input_size}), found "
+                         f"{tuple(X.shape)}; read images as sequences of rows with dlref.Rows, or build "
+                         f"LSTMLayer({X.shape[-1]}, ...).")
     if (X.dtype, X.device) != (layer.W_x.dtype, layer.W_x.device):
-        raise TypeError(
-            f"LSTMLayer expected input of its weights' dtype and device ({layer.W_x.dtype}, {layer.W_x.device}), "
-            f"found ({X.dtype}, {X.device}); move one to the other with X.to(...) or layer.to(...)."
-        )
+        raise TypeError(f"LSTMLayer expected input of its weights' dtype and device ({layer.W_x.dtype}, "
+                        f"{layer.W_x.device}), found ({X.dtype}, {X.device}); move one to the other with X.to(...) "
+                        "or layer.to(...).")
     if state is None:  # zeros of the right shape
         return
     shape = (X.shape[0], layer.hidden_size)
@@ -57,10 +48,9 @@ def lstm_input(layer: nn.Module, X: torch.Tensor, state) -> None:
     for s, name in ((h_0, "h_0"), (c_0, "c_0")):
         if not isinstance(s, torch.Tensor) or (s.shape, s.dtype, s.device) != (shape, X.dtype, X.device):
             found = f"{tuple(s.shape)} {s.dtype} {s.device}" if isinstance(s, torch.Tensor) else type(s).__name__
-            raise ValueError(
-                f"LSTMLayer expected {name} of shape {shape} (batch, hidden), {X.dtype} on {X.device}, found "
-                f"{found}; pass state=(h_0, c_0) with one row per sequence, or leave it out for zeros."
-            )
+            raise ValueError(f"LSTMLayer expected {name} of shape {shape} (batch, hidden), {X.dtype} on {X.device}, "
+                             f"found {found}; pass state=(h_0, c_0) with one row per sequence, or leave it out for "
+                             "zeros.")
 
 
 def lstm_twin(lstm: nn.LSTM) -> None:
@@ -74,9 +64,6 @@ def lstm_twin(lstm: nn.LSTM) -> None:
                          f"without projection, as on the slide; found {', '.join(found)}.")
 
 
-# --- FCN, CNN, LSTM: the networks' builders ---
-
-
 def network_sizes(name: str, **sizes) -> None:
     bad = {k: v for k, v in sizes.items() if not isinstance(v, int) or isinstance(v, bool) or v < 1}
     if bad:
@@ -84,8 +71,7 @@ def network_sizes(name: str, **sizes) -> None:
 
 
 def network_dropout(name: str, p: float) -> None:
-    # p = 1 would drop every unit: a network that cannot learn, so builders stop below it.
-    if not is_probability(p) or p == 1:
+    if not _probability(p) or p == 1:  # p = 1 would drop every unit: a network that cannot learn
         raise ValueError(f"{name} expected a dropout probability 0 <= dropout < 1, found dropout={p!r}; "
                          f"pass e.g. {name}(dropout=0.2), or dropout=0 for none.")
 

@@ -1,8 +1,7 @@
 """Guards of the "Optimizer" and "Back propagation" slides: ``SGD``'s options, and the sentences of ``update``.
 
-``SGD`` checks what ``torch.optim.SGD`` checks, with its types and message prefixes, then what it lets
-through (NaN, infinity), for the constructor and every param group. ``update``'s sentences name what it
-was given and what it takes (``dlref/backpropagation.py``'s docstring lists its forms).
+``SGD`` checks what ``torch.optim.SGD`` checks, with its message prefixes, then what it lets through (NaN,
+infinity), for the constructor and every param group. ``update``'s sentences name what it was given and what it takes.
 """
 
 import math
@@ -10,15 +9,10 @@ from contextlib import contextmanager
 
 import torch
 
-# --- Optimizer: SGD(lr), or torch.optim.SGD's constructor ---
-
 # torch.optim.SGD's message prefix for each option, and an example value to suggest.
-_OPTIONS = {
-    "lr": ("Invalid learning rate", "lr=0.1"),
-    "momentum": ("Invalid momentum value", "momentum=0.9"),
-    "weight_decay": ("Invalid weight_decay value", "weight_decay=5e-4"),
-    "dampening": ("Invalid dampening value", "dampening=0"),
-}
+_OPTIONS = {"lr": ("Invalid learning rate", "lr=0.1"), "momentum": ("Invalid momentum value", "momentum=0.9"),
+            "weight_decay": ("Invalid weight_decay value", "weight_decay=5e-4"),
+            "dampening": ("Invalid dampening value", "dampening=0")}
 
 
 def sgd_option(key: str, value) -> None:
@@ -38,20 +32,15 @@ def sgd_arguments(params, lr, momentum, dampening, weight_decay, nesterov: bool,
         lr = params
     if isinstance(lr, torch.Tensor) and lr.numel() != 1:
         raise ValueError("Tensor lr must be 1-element")
-    options = dict(lr=lr, momentum=momentum, weight_decay=weight_decay, dampening=dampening)
-    for key in _OPTIONS:
-        if key != "lr" or lr is not None:
-            sgd_option(key, options[key])
+    for key, value in dict(lr=lr, momentum=momentum, weight_decay=weight_decay, dampening=dampening).items():
+        if key != "lr" or value is not None:  # None: torch's default
+            sgd_option(key, value)
     if nesterov and (momentum <= 0 or dampening != 0):
-        raise ValueError(
-            "Nesterov momentum requires a momentum and zero dampening "
-            "(set momentum > 0 and dampening=0, or nesterov=False)"
-        )
+        raise ValueError("Nesterov momentum requires a momentum and zero dampening "
+                         "(set momentum > 0 and dampening=0, or nesterov=False)")
     if fused or differentiable:
-        raise ValueError(
-            "dlref.SGD computes one parameter at a time as on the slide; found fused=True or "
-            "differentiable=True: use torch.optim.SGD for those."
-        )
+        raise ValueError("dlref.SGD computes one parameter at a time as on the slide; found fused=True or "
+                         "differentiable=True: use torch.optim.SGD for those.")
 
 
 def sgd_group(param_groups: list[dict]) -> None:
@@ -62,9 +51,6 @@ def sgd_group(param_groups: list[dict]) -> None:
     except ValueError:
         param_groups.pop()
         raise
-
-
-# --- Back propagation: optimizer.update(W, gradients) or optimizer.update(weights, loss) ---
 
 
 def _describe(x) -> str:
@@ -87,10 +73,9 @@ def held(W, trainable: list, missing: list, takes_weights: bool | None) -> None:
         raise ValueError(f"SGD.update expected weights that require gradients, found none in {_describe(W)}; "
                          "pass model.W, the layers or the model that computed the loss.")
     if missing and (takes_weights is False or takes_weights is None and len(missing) == len(trainable)):
-        raise ValueError(
-            f"SGD.update expected weights this optimizer holds, found {len(missing)} it was not given; build it "
-            "with SGD(model.parameters(), lr=...) for the same model, or SGD(lr) to take the weights it is given."
-        )
+        raise ValueError(f"SGD.update expected weights this optimizer holds, found {len(missing)} it was not given; "
+                         "build it with SGD(model.parameters(), lr=...) for the same model, or SGD(lr) to take the "
+                         "weights it is given.")
 
 
 @contextmanager
@@ -115,11 +100,9 @@ def rule_alone(group: dict) -> None:
     """``update(W, gradients)`` is ``W − η·gradients`` alone: an option it would ignore is refused."""
     extra = {k: group[k] for k in ("momentum", "weight_decay", "nesterov", "maximize") if group[k]}
     if extra:
-        raise ValueError(
-            f"SGD.update(W, gradients) is the slide's rule W − η·gradients alone, found an optimizer with "
-            f"{', '.join(f'{k}={v}' for k, v in extra.items())} that it would ignore; call "
-            "optimizer.update(model.W, loss) to use them, or build SGD(lr) for the rule alone."
-        )
+        raise ValueError(f"SGD.update(W, gradients) is the slide's rule W − η·gradients alone, found an optimizer "
+                         f"with {', '.join(f'{k}={v}' for k, v in extra.items())} that it would ignore; call "
+                         "optimizer.update(model.W, loss) to use them, or build SGD(lr) for the rule alone.")
 
 
 def update_error(W, gradients) -> TypeError:
@@ -130,7 +113,5 @@ def update_error(W, gradients) -> TypeError:
             else "a loss is one number: reduce it with .mean() (the losses of dlref already do)"
             if isinstance(gradients, torch.Tensor) and gradients.requires_grad
             else "call optimizer.update(model.W, loss) to train, or update(W, gradients) for W − η·gradients")
-    return TypeError(
-        f"SGD.update expected (W, gradients shaped like W) or (weights, a 0-dim loss that carries a graph), "
-        f"found ({_describe(W)}, {_describe(gradients)}); {hint}."
-    )
+    return TypeError(f"SGD.update expected (W, gradients shaped like W) or (weights, a 0-dim loss that carries a "
+                     f"graph), found ({_describe(W)}, {_describe(gradients)}); {hint}.")

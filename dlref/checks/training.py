@@ -1,7 +1,5 @@
 """Guards of the "Training" and "Evaluation" slides: ``train``'s and ``evaluate``'s arguments, the batches they
-read, and ``split``'s.
-
-Every check here reads types and shapes only, never a value on the device: no sync per step.
+read, and ``split``'s. Every check here reads types and shapes only, never a value on the device: no sync per step.
 """
 
 from collections.abc import Callable, Iterable, Iterator
@@ -11,8 +9,6 @@ from torch import nn
 
 from .loss import output
 
-# --- Training: for each batch (X, target) in data: predict, loss, update ---
-
 
 def train_arguments(model: nn.Module, data: Iterable, loss_fn: Callable, optimizer, epochs: int) -> None:
     """``train(model, data, loss_fn, optimizer, epochs)``, checked before any step; the softmax trap from the
@@ -20,17 +16,13 @@ def train_arguments(model: nn.Module, data: Iterable, loss_fn: Callable, optimiz
     if not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"train expected epochs >= 1, found {epochs}; pass how many passes over the data to make.")
     if isinstance(data, Iterator) and epochs > 1:
-        raise ValueError(
-            f"train expected data it can read once per epoch for epochs={epochs}, found a one-shot "
-            f"{type(data).__name__} that is empty after its first pass; pass a list (list(data)), a Batches or a "
-            "DataLoader, or epochs=1."
-        )
+        raise ValueError(f"train expected data it can read once per epoch for epochs={epochs}, found a one-shot "
+                         f"{type(data).__name__} that is empty after its first pass; pass a list (list(data)), a "
+                         "Batches or a DataLoader, or epochs=1.")
     if not callable(loss_fn) or not (hasattr(optimizer, "update") or hasattr(optimizer, "step")):
-        raise TypeError(
-            f"train expected train(model, data, loss_fn, optimizer), found loss_fn a {type(loss_fn).__name__} and "
-            f"optimizer a {type(optimizer).__name__}; pass e.g. train(model, data, dlref.cross_entropy, "
-            "dlref.SGD(model.parameters(), lr=0.1))."
-        )
+        raise TypeError(f"train expected train(model, data, loss_fn, optimizer), found loss_fn a "
+                        f"{type(loss_fn).__name__} and optimizer a {type(optimizer).__name__}; pass e.g. "
+                        "train(model, data, dlref.cross_entropy, dlref.SGD(model.parameters(), lr=0.1)).")
     output(model, loss_fn, "train")  # a model that is not an nn.Module passes: as_model refuses it
 
 
@@ -44,41 +36,33 @@ def device_of(model: nn.Module) -> torch.device:
 def batches(data: Iterable, caller: str) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """The ``(X, target)`` batches of ``data``, each checked to be a pair of tensors (types only: no value read)."""
     if isinstance(data, (tuple, list)) and len(data) == 2 and all(isinstance(x, torch.Tensor) for x in data):
-        raise TypeError(
-            f"{caller} expected data as batches of (X, target) pairs, found one (X, target) pair of tensors; pass "
-            "[(X, target)] for one batch, or dlref.data.batches.Batches(X, target, batch_size=128) for mini-batches."
-        )
+        raise TypeError(f"{caller} expected data as batches of (X, target) pairs, found one (X, target) pair of "
+                        "tensors; pass [(X, target)] for one batch, or dlref.data.batches.Batches(X, target, "
+                        "batch_size=128) for mini-batches.")
     for batch in data:
         pair = isinstance(batch, (tuple, list)) and len(batch) == 2
         if not (pair and all(isinstance(x, torch.Tensor) for x in batch)):
             found = (f"a {type(batch).__name__} of {', '.join(type(x).__name__ for x in batch)}"
                      if isinstance(batch, (tuple, list)) else f"a {type(batch).__name__}")
-            raise TypeError(
-                f"{caller} expected each batch to be an (X, target) pair of tensors, found {found}; make the batches "
-                "(torch.as_tensor(X), torch.as_tensor(target)), e.g. with dlref.data.batches.Batches(X, target, 128)."
-            )
+            raise TypeError(f"{caller} expected each batch to be an (X, target) pair of tensors, found {found}; make "
+                            "the batches (torch.as_tensor(X), torch.as_tensor(target)), e.g. with "
+                            "dlref.data.batches.Batches(X, target, 128).")
         yield batch
 
 
 def epoch(count: int, index: int) -> None:
     """An epoch that read ``count`` examples: none means data that is empty, or empty after one pass."""
     if count == 0:
-        raise ValueError(
-            f"train found no batches in data in epoch {index + 1}; pass a non-empty list, Batches or DataLoader "
-            "of (X, target) batches that can be read once per epoch."
-        )
-
-
-# --- Evaluation: evaluate(model, data) → {accuracy, loss}; split(rawData, 0.8) ---
+        raise ValueError(f"train found no batches in data in epoch {index + 1}; pass a non-empty list, Batches or "
+                         "DataLoader of (X, target) batches that can be read once per epoch.")
 
 
 def scores(Y: torch.Tensor) -> None:
     """``evaluate``'s outputs are one score per class: the argmax of one column is always 0, a silent 100%."""
     if Y.dim() != 2 or Y.shape[1] < 2:
-        raise ValueError(
-            f"evaluate expected one score per class, (batch, classes >= 2), to count the accuracy, found "
-            f"outputs of shape {tuple(Y.shape)}; give the model one output per class (2 for a yes/no question)."
-        )
+        raise ValueError(f"evaluate expected one score per class, (batch, classes >= 2), to count the accuracy, "
+                         f"found outputs of shape {tuple(Y.shape)}; give the model one output per class (2 for a "
+                         "yes/no question).")
 
 
 def evaluated(count: int) -> None:
@@ -97,7 +81,6 @@ def split_arguments(rawData, pair: bool, fraction: float) -> None:
     if pair and any(len(x) != n for x in rawData):
         raise ValueError(f"split expected the tensors of (X, t) to hold one row per example each, found lengths "
                          f"{[len(x) for x in rawData]}; pass tensors of the same length.")
-    ok = isinstance(fraction, float) and 0 < fraction < 1
-    if not ok or not 0 < round(fraction * n) < n:
+    if not (isinstance(fraction, float) and 0 < fraction < 1) or not 0 < round(fraction * n) < n:
         raise ValueError(f"split expected the training share as a fraction that leaves examples in both parts, "
                          f"e.g. 0.8 for 80% training, found {fraction!r} of {n} examples; pass 0 < fraction < 1.")
