@@ -47,10 +47,7 @@ class Layer(nn.Module):
         layer.to(device=linear.weight.device, dtype=linear.weight.dtype)
         with torch.no_grad():
             layer.W.copy_(linear.weight)
-            if linear.bias is not None:
-                layer.B.copy_(linear.bias)
-            else:
-                layer.B.zero_()
+            layer.B.copy_(linear.bias) if linear.bias is not None else layer.B.zero_()
         return layer
 
     def extra_repr(self) -> str:

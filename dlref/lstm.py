@@ -88,17 +88,14 @@ class LSTMLayer(nn.Module):
             state = None if state is None else tuple(s.unsqueeze(0) for s in state)
             H, (h_T, c_T) = self.forward(X.unsqueeze(0), state)
             return H[0], (h_T[0], c_T[0])
-        h_0, c_0 = self._initial_state(X, state)
+        checks.lstm_input(self, X, state)  # X (batch, time, input_size) like the weights; state (batch, hidden) each
+        shape = (X.shape[0], self.hidden_size)
+        h_0, c_0 = (X.new_zeros(shape), X.new_zeros(shape)) if state is None else state
         # Under mixed precision (autocast) both paths run in the weights' dtype, not bf16.
         with torch.autocast(X.device.type, enabled=False):
             if self.fast:
                 return lstm_fast(X, h_0, c_0, self.W_x, self.W_h, self.b)
             return self.equations(X, h_0, c_0)
-
-    def _initial_state(self, X: torch.Tensor, state):
-        checks.lstm_input(self, X, state)  # X (batch, time, input_size) like the weights; state (batch, hidden) each
-        shape = (X.shape[0], self.hidden_size)
-        return (X.new_zeros(shape), X.new_zeros(shape)) if state is None else state
 
     @classmethod
     def from_torch(cls, lstm: nn.LSTM, fast: bool = True) -> "LSTMLayer":
