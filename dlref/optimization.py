@@ -1,6 +1,6 @@
 """The optimizer and the learning-rate schedule a recipe names, for Lightning and the plain loop alike.
 
-``Classifier.configure_optimizers`` and ``scripts/train_scratch.py`` both build them here from the same
+``Classifier`` and ``scripts/train_scratch.py`` both check (``check``) and build them here from the same
 hyper-parameters (a config's ``model:`` section), so the two loops update the weights the same way. Torch only.
 """
 
@@ -32,9 +32,8 @@ def check(h) -> None:
     """One sentence for the first setting of ``h`` (a ``Classifier``'s hyper-parameters) that names no optimizer or
     schedule here, or that no optimizer or schedule could run with."""
     if h["optimizer"] not in OPTIMIZERS:
-        raise ValueError(
-            f"Classifier expected optimizer in {sorted(OPTIMIZERS)}, found {h['optimizer']!r}; pick one of them."
-        )
+        raise ValueError(f"Classifier expected optimizer in {sorted(OPTIMIZERS)}, found {h['optimizer']!r}; pick one "
+                         "of them.")
     if h["schedule"] not in SCHEDULES:
         raise ValueError(f"Classifier expected schedule in {SCHEDULES}, found {h['schedule']!r}; pick one of them.")
     for name, (rule, example, ok) in NUMBERS.items():
