@@ -1,8 +1,10 @@
 """The optimizer and the learning-rate schedule a recipe names, for Lightning and the plain loop alike.
 
-``Classifier.configure_optimizers`` and ``scripts/train_scratch.py`` both build them here from the same
+``Classifier`` and ``scripts/train_scratch.py`` both check (``check``) and build them here from the same
 hyper-parameters (a config's ``model:`` section), so the two loops update the weights the same way. Torch only.
 """
+
+import math
 
 import torch
 
@@ -16,6 +18,36 @@ OPTIMIZERS = {
     "rmsprop": torch.optim.RMSprop,
 }
 SCHEDULES = ("none", "onecycle", "cosine", "step")
+# Each number's rule, in words and as a test, and an example to suggest.
+NUMBERS = {
+    "lr": ("> 0", 0.05, lambda v: v > 0),
+    "momentum": (">= 0", 0.9, lambda v: v >= 0),
+    "weight_decay": (">= 0", 5e-4, lambda v: v >= 0),
+    "gamma": ("> 0", 0.7, lambda v: v > 0),
+    "pct_start": ("strictly between 0 and 1", 0.3, lambda v: 0 < v < 1),
+}
+
+
+def check(h) -> None:
+    """One sentence for the first setting of ``h`` (a ``Classifier``'s hyper-parameters) that names no optimizer or
+    schedule here, or that no optimizer or schedule could run with."""
+    if h["optimizer"] not in OPTIMIZERS:
+        raise ValueError(f"Classifier expected optimizer in {sorted(OPTIMIZERS)}, found {h['optimizer']!r}; pick one "
+                         "of them.")
+    if h["schedule"] not in SCHEDULES:
+        raise ValueError(f"Classifier expected schedule in {SCHEDULES}, found {h['schedule']!r}; pick one of them.")
+    for name, (rule, example, ok) in NUMBERS.items():
+        value = h[name]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or not ok(value):
+            raise ValueError(f"Classifier expected a finite {name} {rule}, found {name}={value!r}; "
+                             f"pass e.g. --model.{name}={example:g}.")
+    if not isinstance(h["step_size"], int) or h["step_size"] < 1:
+        raise ValueError(f"Classifier expected step_size >= 1 (epochs between rate drops), found {h['step_size']!r}; "
+                         "pass e.g. --model.step_size=1.")
+    if h["nesterov"] and (h["optimizer"] != "sgd" or h["momentum"] <= 0):
+        raise ValueError(f"Classifier expected nesterov=true only with optimizer sgd and momentum > 0, found "
+                         f"optimizer={h['optimizer']}, momentum={h['momentum']}; pass --model.momentum=0.9 or "
+                         "--model.nesterov=false.")
 
 
 def make_optimizer(parameters, h) -> torch.optim.Optimizer:

@@ -30,7 +30,7 @@ from dlref.data.split import check_limit, first, holdout
 from dlref.lightning.datamodule import InMemoryDataModule
 from dlref.lightning.mnist import MNISTDataModule
 from dlref.lightning.module import Classifier
-from dlref.optimization import make_optimizer, make_schedule
+from dlref.optimization import check, make_optimizer, make_schedule
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 # The trainer options the slide's loop carries out; any other would be read and silently ignored.
@@ -109,6 +109,7 @@ def _main(args, options: list[str]) -> int:
     torch.manual_seed(config["seed_everything"])
     model = dlref.networks.build(h["network"], h["network_kwargs"], "train_scratch.py").to(device)
     optimizer = make_optimizer(model.parameters(), h)  # dlref.SGD, or the torch optimizer the recipe names
+    check(h)  # the rest of the recipe's optimizer and schedule settings, after dlref.SGD's own checks
 
     # The data: MNIST's training images split into training and validation, the test set kept apart.
     check_sizes(d["batch_size"], d["eval_batch_size"], d["shift"])  # before the files are read

@@ -15,7 +15,8 @@ from dlref.data import IDXError, MNISTNotFoundError, load_mnist, write_idx
 from dlref.data.mnist import TEST_IMAGES, TEST_LABELS, TRAIN_IMAGES, TRAIN_LABELS
 from dlref.data.split import kfold
 from dlref.lightning import InMemoryDataModule, TensorDataModule
-from dlref.lightning.checkpoints import AtomicCheckpointIO, CheckpointError, CheckpointWriteError, check_network, load
+from dlref.lightning.checkpoints import AtomicCheckpointIO, CheckpointWriteError, check_checkpoint, load
+from dlref.trained import CheckpointError
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 
@@ -226,8 +227,9 @@ def test_ctrl_c_while_a_checkpoint_is_written_leaves_no_partial_file(tmp_path, m
 
 def test_a_checkpoint_of_another_network_is_named(tmp_path):
     # The CLI reads the network from the checkpoint itself; code that builds its own model is checked.
+    path = _ckpt(tmp_path)
     with pytest.raises(CheckpointError, match="holds a fcn network, found a config that builds cnn"):
-        check_network(_ckpt(tmp_path), "cnn")
+        check_checkpoint(load(path), path, "cnn")
 
 
 def test_debug_flag_shows_the_traceback(tmp_path):

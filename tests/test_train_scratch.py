@@ -57,6 +57,15 @@ def test_bad_numbers_are_refused_at_the_door(option, words, tmp_path, capsys):
     assert "train_scratch.py: error:" in err and words in err and "Traceback" not in err
 
 
+@pytest.mark.parametrize("option,words", [("--model.schedule=steps", "expected schedule in"),
+                                          ("--model.gamma=0", "finite gamma > 0, found gamma=0"),
+                                          ("--model.lr=0", "finite lr > 0, found lr=0")])  # dlref.SGD takes lr=0
+def test_the_recipes_optimizer_and_schedule_are_checked_as_dlref_fit_checks_them(option, words, tmp_path, capsys):
+    assert train_scratch.main([option, f"--data.data_dir={tmp_path}"]) == 2  # dlref.optimization.check
+    err = capsys.readouterr().err
+    assert "train_scratch.py: error:" in err and words in err and "Traceback" not in err
+
+
 def test_a_diverging_plain_loop_stops_with_one_sentence(mnist_root, capsys):
     code = train_scratch.main(["--model", "fcn", "--trainer.max_epochs=3", "--data.limit=1000", "--data.val_size=100",
                                "--model.lr=1e30", f"--data.data_dir={mnist_root}"])

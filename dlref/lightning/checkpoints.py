@@ -1,11 +1,9 @@
 """Checkpoints that cannot be lost half-written and cannot run code when loaded.
 
-Writing: the bytes go to a temporary file in the same folder, are flushed to
-disk, and only then replace the old file in one ``os.replace``; a crash or a
-full disk mid-write leaves the previous checkpoint as it was. Reading: every
-load is ``torch.load(weights_only=True)``, which refuses any pickle that would
-build an object other than tensors and plain values, and the checkpoint is
-checked to hold the network the config builds before Lightning touches it.
+Writing: the bytes go to a temporary file in the same folder, are flushed to disk, and only then replace the old
+file in one ``os.replace``; a crash or a full disk mid-write leaves the previous checkpoint as it was. Reading:
+through dlref's one reader, ``dlref.trained.read`` (``torch.load(weights_only=True)``), and the checkpoint is checked
+to hold the network its hyper-parameters build before Lightning touches it.
 """
 
 import io
@@ -60,8 +58,7 @@ class AtomicCheckpointIO(TorchCheckpointIO):
 
 
 def load(path, map_location=None) -> dict:
-    """``torch.load(path, weights_only=True)`` through dlref's one reader (``dlref.trained.read``), worded for
-    ``--ckpt_path``: one sentence when the file is unusable."""
+    """``dlref.trained.read`` worded for ``--ckpt_path``: one sentence when the file is unusable."""
     return read(path, map_location or "cpu", who="", retry="pass another --ckpt_path",
                 example="check the --ckpt_path (e.g. runs/fcn/version_0/checkpoints/best.ckpt)",
                 missing=CheckpointError, error=CheckpointError)
@@ -97,11 +94,6 @@ def check_checkpoint(checkpoint, path, network: str | None = None) -> None:
         raise CheckpointError(f"checkpoint {path} holds weights that do not fit its own hyper-parameters "
                               f"({found} with {hparams.get('network_kwargs')}): expected the shapes the network has, "
                               f"found differences such as {wrong}; the file was changed: pass another --ckpt_path.")
-
-
-def check_network(path, network: str) -> None:
-    """Raise ``CheckpointError`` unless the checkpoint at ``path`` is a dlref checkpoint of ``network``."""
-    check_checkpoint(load(path), path, network)
 
 
 def find_last(runs_dir, network: str) -> Path:

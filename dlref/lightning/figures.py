@@ -3,12 +3,10 @@
     trainer = pl.Trainer(callbacks=[Figures()])
     dlref fit --config configs/cnn.yaml --trainer.callbacks+=dlref.lightning.figures.Figures
 
-After ``fit``: ``learning_curves.png`` (loss and accuracy per epoch, training and validation).
-After ``test``: ``confusion_matrix.png`` (torchmetrics), ``misclassified.png`` (a grid of wrong
-digits with true and predicted labels) and ``representations.png`` (the deck's Figure 1.6: what
-each layer makes of one test digit). Files go to ``trainer.log_dir`` (``runs/<network>/version_N``
-under the ``dlref`` command), written by the first process only. The plotting itself is
-``dlref.figures``; this file only collects what to plot.
+After ``fit``: ``learning_curves.png``. After ``test``: ``confusion_matrix.png`` (torchmetrics), ``misclassified.png``
+and ``representations.png`` (the deck's Figure 1.6). Files go to ``trainer.log_dir`` (``runs/<network>/version_N``
+under the ``dlref`` command), written by the first process only. ``dlref.figures`` draws them; this file only
+collects what to draw.
 """
 
 import itertools
@@ -94,15 +92,15 @@ class Figures(History):
             return None
         best = "highest" if getattr(callback, "mode", "min") == "max" else "lowest"
         what = {"val/acc": "validation accuracy", "val/loss": "validation loss"}.get(monitor, monitor)
-        return epoch + 1, f"chosen on the {best} {what} ({float(score):.2%})" if monitor.endswith("acc") else \
-            f"chosen on the {best} {what} ({float(score):.4f})"
+        shown = f"{float(score):.2%}" if monitor.endswith("acc") else f"{float(score):.4f}"
+        return epoch + 1, f"chosen on the {best} {what} ({shown})"
 
     def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         folder = self._dir(trainer) if self.enabled else None  # trainer.log_dir is a collective: every rank asks
         if self.enabled and trainer.is_global_zero and any(self.history.values()):
-            path = figures.learning_curves(self.history, folder / "learning_curves.png",
-                                           f"{self._title(pl_module)}: learning curves", self._chosen(trainer))
-            self.written.append(path)
+            self.written.append(figures.learning_curves(self.history, folder / "learning_curves.png",
+                                                        f"{self._title(pl_module)}: learning curves",
+                                                        self._chosen(trainer)))
 
     def on_test_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if not self.enabled:
@@ -150,6 +148,5 @@ class Figures(History):
         if self._example is not None:
             X, label = self._example
             outputs = figures.layer_outputs(pl_module.model if hasattr(pl_module, "model") else pl_module, X)
-            self.written.append(figures.representations(
-                outputs, representations_png,
-                f"{title}: what each layer makes of test digit #{self.digit}", true=label))
+            self.written.append(figures.representations(outputs, representations_png, f"{title}: what each layer "
+                                                        f"makes of test digit #{self.digit}", true=label))

@@ -1,20 +1,12 @@
 """Classifier — the slides' train/evaluate loops handed to Lightning.
 
-One ``LightningModule`` for every network in ``dlref.networks``: the step is
-the three lines of ``dlref.train`` (predict, loss, update — Lightning calls
-``backward`` and ``optimizer.step``), the loss is ``dlref.cross_entropy`` on
-logits, the optimizer ``dlref.SGD`` unless the config names a torch one, and
-accuracy is a torchmetrics object per stage, logged per epoch under
-``train/``, ``val/`` and ``test/``. Hyper-parameters are plain strings and
-numbers, so checkpoints load under ``torch.load(weights_only=True)``.
-
-What cuts across the steps comes as Lightning ``Callback``s that the module
-brings to any Trainer (``configure_callbacks``, ``dlref.lightning.callbacks``):
-a loss or weights that stop being finite end the run before they are validated
-or saved, and checkpoints carry the random states a bit-exact resume needs.
+One ``LightningModule`` for every network in ``dlref.networks``: the step is the three lines of ``dlref.train``
+(predict, loss, update — Lightning calls ``backward`` and ``optimizer.step``), with ``dlref.cross_entropy`` on logits
+and the optimizer and schedule of ``dlref.optimization``. Accuracy and loss are torchmetrics objects per stage, logged
+per epoch under ``train/``, ``val/`` and ``test/``. Hyper-parameters are plain strings and numbers, so checkpoints
+load under ``torch.load(weights_only=True)``. Divergence and the random states of a resume are ``Callback``s
+(``dlref.lightning.callbacks``).
 """
-
-import math
 
 import lightning.pytorch as pl
 import torch
@@ -25,16 +17,7 @@ import dlref
 from dlref import networks
 from dlref.data.mnist import CLASSES
 from dlref.lightning.callbacks import RNGState, StopOnDivergence
-from dlref.optimization import OPTIMIZERS, SCHEDULES, make_optimizer, make_schedule
-
-STAGES = ("train", "val", "test")
-
-
-def _check_number(name: str, value, rule: str, example: float, ok: bool) -> None:
-    """One sentence for a hyper-parameter that is not a finite number obeying ``rule``."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or not ok:
-        raise ValueError(f"Classifier expected a finite {name} {rule}, found {name}={value!r}; "
-                         f"pass e.g. --model.{name}={example:g}.")
+from dlref.optimization import check, make_optimizer, make_schedule
 
 
 class Classifier(pl.LightningModule):
@@ -52,50 +35,22 @@ class Classifier(pl.LightningModule):
             ``step`` (× ``gamma`` every ``step_size`` epochs).
     """
 
-    def __init__(
-        self,
-        network: str = "fcn",
-        network_kwargs: dict | None = None,
-        optimizer: str = "sgd",
-        lr: float = 0.05,
-        momentum: float = 0.9,
-        weight_decay: float = 0.0,
-        nesterov: bool = False,
-        schedule: str = "none",
-        step_size: int = 1,
-        gamma: float = 0.7,
-        pct_start: float = 0.3,
-        num_classes: int = CLASSES,
-    ):
+    def __init__(self, network: str = "fcn", network_kwargs: dict | None = None, optimizer: str = "sgd",
+                 lr: float = 0.05, momentum: float = 0.9, weight_decay: float = 0.0, nesterov: bool = False,
+                 schedule: str = "none", step_size: int = 1, gamma: float = 0.7, pct_start: float = 0.3,
+                 num_classes: int = CLASSES):
         super().__init__()
         if network not in networks.NETWORKS:
             raise ValueError(f"Classifier expected network in {tuple(networks.NETWORKS)}, found {network!r}; pick one "
                              "of them.")
-        if optimizer not in OPTIMIZERS:
-            raise ValueError(
-                f"Classifier expected optimizer in {sorted(OPTIMIZERS)}, found {optimizer!r}; pick one of them."
-            )
-        if schedule not in SCHEDULES:
-            raise ValueError(f"Classifier expected schedule in {SCHEDULES}, found {schedule!r}; pick one of them.")
-        _check_number("lr", lr, "> 0", 0.05, lr > 0)
-        _check_number("momentum", momentum, ">= 0", 0.9, momentum >= 0)
-        _check_number("weight_decay", weight_decay, ">= 0", 5e-4, weight_decay >= 0)
-        _check_number("gamma", gamma, "> 0", 0.7, gamma > 0)
-        _check_number("pct_start", pct_start, "strictly between 0 and 1", 0.3, 0 < pct_start < 1)
-        if not isinstance(step_size, int) or step_size < 1:
-            raise ValueError(f"Classifier expected step_size >= 1 (epochs between rate drops), found {step_size!r}; "
-                             "pass e.g. --model.step_size=1.")
-        if nesterov and (optimizer != "sgd" or momentum <= 0):
-            raise ValueError(f"Classifier expected nesterov=true only with optimizer sgd and momentum > 0, found "
-                             f"optimizer={optimizer}, momentum={momentum}; pass --model.momentum=0.9 or "
-                             "--model.nesterov=false.")
         self.save_hyperparameters(dict(
             network=network, network_kwargs=dict(network_kwargs or {}), optimizer=optimizer, lr=lr,
             momentum=momentum, weight_decay=weight_decay, nesterov=nesterov, schedule=schedule,
             step_size=step_size, gamma=gamma, pct_start=pct_start, num_classes=num_classes,
         ))
+        check(self.hparams)  # the optimizer's and the schedule's settings (dlref.optimization)
         self.model = networks.build(network, self.hparams.network_kwargs, "Classifier")
-        for stage in STAGES:  # one metric object per stage: their states never mix
+        for stage in ("train", "val", "test"):  # one metric object per stage: their states never mix
             setattr(self, f"{stage}_acc", MulticlassAccuracy(num_classes, average="micro", validate_args=False))
             setattr(self, f"{stage}_loss", MeanMetric(nan_strategy="disable"))
         # The training metrics' running sums go into checkpoints, so a run resumed mid-epoch logs the
@@ -109,7 +64,7 @@ class Classifier(pl.LightningModule):
     def _step(self, batch, stage: str) -> torch.Tensor:
         X, t = batch
         Y = self.model(X)  # logits (batch, classes)
-        loss = dlref.cross_entropy(Y, t, check=False)  # the labels were range-checked once (on_fit_start)
+        loss = dlref.cross_entropy(Y, t, check=False)  # the data checked the labels' range, once
         # States stay on the device, with no check that reads them back: no sync per step. They are logged
         # once an epoch: a self.log call per step would cost as much as a small network's step.
         getattr(self, f"{stage}_acc").update(Y.detach(), t)
@@ -118,33 +73,8 @@ class Classifier(pl.LightningModule):
         getattr(self, f"{stage}_loss").update(loss.detach().expand(len(X)))
         return loss
 
-    def _log_epoch(self, stage: str) -> None:
-        # Metric objects: Lightning calls compute() (summed over every process under DDP), then reset().
-        self.log(f"{stage}/acc", getattr(self, f"{stage}_acc"), prog_bar=stage != "train")
-        self.log(f"{stage}/loss", getattr(self, f"{stage}_loss"), prog_bar=stage != "train")
-
-    def on_train_epoch_end(self) -> None:
-        # Computed (summed over every process) and reset here, before the epoch-end checkpoint is
-        # written: the checkpoint carries the running sums, and a resumed epoch must start from zero.
-        for name in ("acc", "loss"):
-            metric = getattr(self, f"train_{name}")
-            self.log(f"train/{name}", metric.compute())
-            metric.reset()
-
-    def on_validation_epoch_end(self) -> None:
-        self._log_epoch("val")
-
-    def on_test_epoch_end(self) -> None:
-        self._log_epoch("test")
-
     def training_step(self, batch, batch_idx):
         return self._step(batch, "train")
-
-    def on_fit_start(self) -> None:
-        classes = getattr(self.trainer.datamodule, "num_classes", self.hparams.num_classes)
-        if classes != self.hparams.num_classes:  # the data checked its labels against its own count
-            raise ValueError(f"Classifier expected data with its {self.hparams.num_classes} classes, found data with "
-                             f"{classes}; pass the same --model.num_classes and --data.num_classes.")
 
     def validation_step(self, batch, batch_idx):
         self._step(batch, "val")
@@ -156,6 +86,27 @@ class Classifier(pl.LightningModule):
         """The slide's ``model.predict(newX)`` as probabilities ``(batch, classes)``; ``argmax(1)`` is the class."""
         X = batch[0] if isinstance(batch, (tuple, list)) else batch
         return dlref.softmax(self.model(X))  # the network gives logits
+
+    def on_fit_start(self) -> None:
+        classes = getattr(self.trainer.datamodule, "num_classes", self.hparams.num_classes)
+        if classes != self.hparams.num_classes:  # the data checked its labels against its own count
+            raise ValueError(f"Classifier expected data with its {self.hparams.num_classes} classes, found data with "
+                             f"{classes}; pass the same --model.num_classes and --data.num_classes.")
+
+    def on_train_epoch_end(self) -> None:
+        # Computed (summed over every process) and reset here, before the epoch-end checkpoint is
+        # written: the checkpoint carries the running sums, and a resumed epoch must start from zero.
+        for name in ("acc", "loss"):
+            metric = getattr(self, f"train_{name}")
+            self.log(f"train/{name}", metric.compute())
+            metric.reset()
+
+    # Metric objects: Lightning calls compute() (summed over every process under DDP), then reset().
+    def on_validation_epoch_end(self) -> None:
+        self.log_dict({"val/acc": self.val_acc, "val/loss": self.val_loss}, prog_bar=True)
+
+    def on_test_epoch_end(self) -> None:
+        self.log_dict({"test/acc": self.test_acc, "test/loss": self.test_loss}, prog_bar=True)
 
     def configure_callbacks(self) -> list[pl.Callback]:
         return [StopOnDivergence(), RNGState()]

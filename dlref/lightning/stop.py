@@ -1,10 +1,9 @@
 """Stopping a run on request without losing it: Ctrl-C (SIGINT) or SIGTERM.
 
-The first signal only raises a flag; the run stops at the end of the batch it is in, so no file is
-ever cut off mid-write. During training it first writes ``last.ckpt``, which ``--ckpt_path last``
-resumes exactly as if the run had never stopped. A second signal stops at once. Either way the
-command ends with the conventional exit code, 130 for SIGINT and 143 for SIGTERM
-(``dlref.cli.errors.run``).
+The first signal only raises a flag; the run stops at the end of the batch it is in, so no file is ever cut off
+mid-write. During training it first writes ``last.ckpt``, which ``--ckpt_path last`` resumes exactly as if the run
+had never stopped. A second signal stops at once. Either way the command ends with the conventional exit code, 130
+for SIGINT and 143 for SIGTERM (``dlref.cli.errors.run``).
 """
 
 import signal
@@ -28,8 +27,7 @@ class GracefulStop(pl.Callback):
     """Stops at the end of the current batch after the first SIGINT or SIGTERM; at once after a second."""
 
     def __init__(self):
-        self.signum = None
-        self._before = {}
+        self.signum, self._before = None, {}
 
     def _handler(self, signum, frame) -> None:
         name = SIGNAL_NAMES.get(signum, signum)
@@ -40,8 +38,7 @@ class GracefulStop(pl.Callback):
               file=sys.stderr, flush=True)
 
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
-        self.signum = None
-        self._before = {signum: signal.getsignal(signum) for signum in SIGNAL_NAMES}
+        self.signum, self._before = None, {signum: signal.getsignal(signum) for signum in SIGNAL_NAMES}
         for signum in SIGNAL_NAMES:
             signal.signal(signum, self._handler)
 
