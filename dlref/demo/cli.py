@@ -3,10 +3,8 @@
     dlref demo                                  # the best run of each network in runs/, on 127.0.0.1:7860
     dlref demo --ckpt runs/cnn/version_2/checkpoints/best.ckpt --port 8000
 
-The best run is the one with the highest validation accuracy its ``best.ckpt`` records; a run that learned nothing
-(about chance) is left out, and the page names the checkpoint and accuracy of each network it shows. A missing
-extra, no trained checkpoint or a port in use ends in one sentence and exit code 2; Ctrl-C ends it with 130 and
-SIGTERM with 143, as every dlref command.
+A missing extra, no trained checkpoint or a port in use ends in one sentence and exit code 2; Ctrl-C ends it with
+130 and SIGTERM with 143, as every dlref command.
 """
 
 import argparse
@@ -37,19 +35,6 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def _import_page():
-    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # also read by parts of Gradio that take no argument
-    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
-    try:
-        import gradio  # noqa: F401
-
-        from dlref.demo import page
-    except ImportError as error:
-        raise ValueError(f"expected the demo extra (gradio), found it missing ({error}); run `make demo`, "
-                         "or `pip install -e '.[demo]'`.") from None
-    return page
-
-
 def demo(args: argparse.Namespace) -> int:
     left_out = []
     networks = find_networks(args.runs, args.ckpt, left_out)  # first: no checkpoint is said before the slow import
@@ -57,7 +42,15 @@ def demo(args: argparse.Namespace) -> int:
         raise ValueError(f"expected --network to name a trained network ({', '.join(networks)}), found "
                          f"{args.network!r}; train it first (e.g. `make train MODEL={args.network}`) or leave "
                          "--network out.")
-    page = _import_page()
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # also read by parts of Gradio that take no argument
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+    try:
+        import gradio  # noqa: F401  (first: dlref.demo.page may be imported already)
+
+        from dlref.demo import page
+    except ImportError as error:
+        raise ValueError(f"expected the demo extra (gradio), found it missing ({error}); run `make demo`, "
+                         "or `pip install -e '.[demo]'`.") from None
     torch.set_num_threads(1)  # one 28×28 digit through small networks: one thread answers soonest
     for network in networks.values():
         print(f"dlref demo: {network.name} from {network.about}", flush=True)

@@ -17,8 +17,7 @@ canvas (``Figure.savefig``), never pyplot: no window, no global state, safe in t
 """
 
 from .curves import compare_curves, fitting_curves, fold_scores, learning_curves
-from .digits import confusion_matrix, layer_outputs, misclassified, representations
-from .predictions import predicted_digits
+from .digits import confusion_matrix, layer_outputs, misclassified, predicted_digits, representations
 
 __all__ = ["compare_curves", "confusion_matrix", "fitting_curves", "fold_scores", "layer_outputs", "learning_curves",
            "misclassified", "predicted_digits", "representations"]
