@@ -2,9 +2,6 @@
 
     dlref demo                                  # the best run of each network in runs/, on 127.0.0.1:7860
     dlref demo --ckpt runs/cnn/version_2/checkpoints/best.ckpt --port 8000
-
-A missing extra, no trained checkpoint or a port in use ends in one sentence and exit code 2; Ctrl-C ends it with
-130 and SIGTERM with 143, as every dlref command.
 """
 
 import argparse
@@ -14,10 +11,9 @@ import sys
 
 import torch
 
-from dlref.cli.errors import stop_on_signals
+from dlref.cli.errors import run, stop_on_signals
 from dlref.cli.recipe import RUNS_DIR
 from dlref.demo.models import find_networks
-from dlref.lightning.stop import Stopped
 
 
 def parser() -> argparse.ArgumentParser:
@@ -54,8 +50,8 @@ def demo(args: argparse.Namespace) -> int:
     torch.set_num_threads(1)  # one 28×28 digit through small networks: one thread answers soonest
     for network in networks.values():
         print(f"dlref demo: {network.name} from {network.about}", flush=True)
-    for run in left_out:
-        print(f"dlref demo: left out {run}", flush=True)
+    for skipped in left_out:
+        print(f"dlref demo: left out {skipped}", flush=True)
     try:
         page.serve(page.build(networks, args.network), args.host, args.port)
     except OSError as error:
@@ -68,19 +64,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(sys.argv[1:] if argv is None else argv)
     before = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
     stop_on_signals()  # Ctrl-C and SIGTERM end the page with 130 and 143
-    try:
-        return demo(args)
-    except (ValueError, FileNotFoundError) as error:  # no network, no extra, a bad --ckpt (dlref.load), a taken port
-        if args.debug:
-            raise
-        print(f"dlref demo: error: {error}", file=sys.stderr, flush=True)
-        return 2
-    except Stopped as stop:
-        print(f"dlref demo: {stop}", file=sys.stderr, flush=True)
-        return 128 + stop.signum
-    except KeyboardInterrupt:  # raised where no handler of ours ran (e.g. inside Gradio's start-up)
-        print("dlref demo: stopped by Ctrl-C (SIGINT).", file=sys.stderr, flush=True)
-        return 130
+    try:  # a ValueError (no network, no extra, a bad --ckpt, a taken port) is one sentence and exit code 2
+        return run("dlref demo", lambda: demo(args), debug=args.debug)
     finally:
         for signum, handler in before.items():
             signal.signal(signum, handler)

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from matplotlib import colormaps
+from matplotlib.colors import Normalize
 
 import dlref
 from dlref.data.images import ImageError, digit
@@ -66,7 +67,7 @@ def find_networks(runs="runs", checkpoints=(), left_out: list[str] | None = None
         # runs/cnn/version_0/checkpoints/best.ckpt is "cnn"; a checkpoint kept elsewhere is named by its file
         name = path.parent.parent.parent.name if path.parent.name == "checkpoints" else path.stem
         name = f"{name} ({path.parent.parent.name})" if name in networks else name
-        checkpoint = read(path)
+        checkpoint = read(path, missing=ValueError)  # one sentence and exit code 2, as every mistake in the command
         networks[name] = Network(name, path, model_from(checkpoint, path), chosen_on(checkpoint, path))
     for network in () if checkpoints else NETWORKS:
         best = None  # (accuracy or -1, path, checkpoint) of the best run so far: one checkpoint held at a time
@@ -100,11 +101,7 @@ def find_networks(runs="runs", checkpoints=(), left_out: list[str] | None = None
 def _coloured(picture: np.ndarray, cmap: str) -> np.ndarray:
     """A 2-D picture as ``(h, w, 3)`` uint8 in ``cmap``, scaled to its range, gaps (NaN) white: one pixel per
     unit, enlarged by the browser (the page's CSS keeps each unit a sharp square)."""
-    finite = np.isfinite(picture)
-    low, high = (picture[finite].min(), picture[finite].max()) if finite.any() else (0.0, 1.0)
-    scaled = (np.where(finite, picture, low) - low) / (high - low if high > low else 1.0)
-    rgb = colormaps[cmap](scaled)[..., :3]
-    rgb[~finite] = 1.0
+    rgb = colormaps[cmap].with_extremes(bad="white")(Normalize()(np.ma.masked_invalid(picture)))[..., :3]
     return (rgb * 255).round().astype(np.uint8)
 
 

@@ -51,11 +51,10 @@ def learning_curves(history: dict, path, title: str = "Learning curves", chosen:
         if chosen is not None:
             ax.axvline(chosen[0], color="black", linestyle="--", linewidth=1, label=f"best.ckpt (epoch {chosen[0]})")
         _panel(ax, name, f"{name.capitalize()} per epoch", percent=metric == "acc")
-    fig.suptitle(title if chosen is None else f"{title}\nbest.ckpt: epoch {chosen[0]}, {chosen[1]}")
     fig.supxlabel("Training: mean over the epoch's batches while the weights still change, dropout on. "
                   "Validation: after the epoch, dropout off. So early on, training can score below validation.",
                   fontsize=8, color="dimgray")
-    return _save(fig, path)
+    return _save(fig, path, title if chosen is None else f"{title}\nbest.ckpt: epoch {chosen[0]}, {chosen[1]}")
 
 
 def fitting_curves(panels: dict[str, dict], path, title: str) -> Path:
@@ -74,8 +73,7 @@ def fitting_curves(panels: dict[str, dict], path, title: str) -> Path:
         if h.get("train/acc") and h.get("val/acc"):
             name += f"\nlast epoch: accuracy {h['train/acc'][-1]:.1%} training, {h['val/acc'][-1]:.1%} validation"
         _panel(ax, "cross-entropy loss", name, fontsize=8)
-    fig.suptitle(title)
-    return _save(fig, path)
+    return _save(fig, path, title)
 
 
 def compare_curves(runs: dict[str, dict], path, title: str) -> Path:
@@ -98,8 +96,7 @@ def compare_curves(runs: dict[str, dict], path, title: str) -> Path:
         acc_ax.plot([], [], "X", color="gray", markeredgecolor="black", label="early stopping ended the run")
     _panel(loss_ax, "cross-entropy loss", "Loss: validation (solid), training (dashed)", fontsize=8)
     _panel(acc_ax, "validation accuracy", "Validation accuracy", percent=True, fontsize=8)
-    fig.suptitle(title)
-    return _save(fig, path)
+    return _save(fig, path, title)
 
 
 def fold_scores(histories: list[dict], accuracies: list[float], path, title: str,
@@ -129,5 +126,4 @@ def fold_scores(histories: list[dict], accuracies: list[float], path, title: str
                title=f"Score of each fold (axis from {bottom:.1%}, not 0)")
     bar_ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     bar_ax.legend(fontsize=8, loc="upper right")
-    fig.suptitle(title)
-    return _save(fig, path)
+    return _save(fig, path, title)

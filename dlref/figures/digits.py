@@ -24,11 +24,9 @@ def confusion_matrix(matrix, path, title: str = "Confusion matrix, test set") ->
     ax = fig.subplots()
     shown = np.log1p(m)  # log colour scale: the few errors stay visible beside ~1000 correct
     image = ax.imshow(shown, cmap="Blues")
-    for i in range(k):
-        for j in range(k):
-            if m[i, j]:
-                dark = shown[i, j] > shown.max() * 0.6
-                ax.text(j, i, str(m[i, j]), ha="center", va="center", fontsize=8, color="white" if dark else "black")
+    for i, j in zip(*np.nonzero(m)):
+        dark = shown[i, j] > shown.max() * 0.6
+        ax.text(j, i, str(m[i, j]), ha="center", va="center", fontsize=8, color="white" if dark else "black")
     ax.set(xticks=range(k), yticks=range(k), xlabel="predicted digit", ylabel="true digit",
            title=f"{title}: {np.trace(m) / max(m.sum(), 1):.2%} correct of {m.sum():,}")
     bar = fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
@@ -53,8 +51,7 @@ def misclassified(images, true, predicted, path, title: str = "Misclassified tes
         ax.set_title(f"true {int(t)}\npredicted {int(y)}", fontsize=9, color="tab:red")
     if n == 0:
         axes[0].text(0.5, 0.5, "none: every digit was classified correctly", ha="center", va="center")
-    fig.suptitle(f"{title}: the first {n} of {total:,}" if total is not None else f"{title} ({n} shown)")
-    return _save(fig, path)
+    return _save(fig, path, f"{title}: the first {n} of {total:,}" if total is not None else f"{title} ({n} shown)")
 
 
 def predicted_digits(X, probabilities, names, path, title: str) -> Path:
@@ -81,8 +78,7 @@ def predicted_digits(X, probabilities, names, path, title: str) -> Path:
         bars.set_xticks(range(classes), [str(c) for c in range(classes)], fontsize=6)
         bars.set_title(f"{predicted}, p = {p[predicted]:.2f}", fontsize=8)
         bars.spines[["top", "right", "left"]].set_visible(False)
-    fig.suptitle(title + (f" (the first {n})" if len(probabilities) > n else ""))
-    return _save(fig, path)
+    return _save(fig, path, title + (f" (the first {n})" if len(probabilities) > n else ""))
 
 
 @torch.no_grad()
@@ -172,5 +168,4 @@ def representations(outputs: list[tuple[str, torch.Tensor]], path, title: str, t
     ax.invert_yaxis()
     ax.set_title(f"{last_name}\nclass scores: predicted {predicted}", fontsize=9)
     suffix = f" (true label {true}, predicted {predicted})" if true is not None else ""
-    fig.suptitle(title + suffix)
-    return _save(fig, path)
+    return _save(fig, path, title + suffix)
