@@ -5,6 +5,7 @@ import io
 import lightning.pytorch as pl
 import pytest
 import torch
+from matplotlib.figure import Figure
 from PIL import Image
 
 from dlref import figures, networks
@@ -111,7 +112,7 @@ def test_the_learning_curves_mark_the_epoch_kept_as_best_ckpt_and_say_on_what(tm
     chosen = callback._chosen(trainer)
     assert chosen == (10, "chosen on the highest validation accuracy (95.00%)")
     drawn = {}
-    monkeypatch.setattr(curves, "_save", lambda fig, path: drawn.setdefault("fig", fig))
+    monkeypatch.setattr(Figure, "savefig", lambda fig, *args, **kwargs: drawn.setdefault("fig", fig))
     curves.learning_curves(h, tmp_path / "c.png", "FCN", chosen)
     labels = [t.get_text() for ax in drawn["fig"].axes for t in ax.get_legend().get_texts()]
     assert labels.count("best.ckpt (epoch 10)") == 2  # on both panels

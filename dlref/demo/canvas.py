@@ -1,10 +1,7 @@
 """The drawing canvas: a plain 2-D ``<canvas>`` in Gradio's own ``gr.HTML`` custom component (its documented
-``html_template``, ``js_on_load``, ``props.value`` and ``trigger``), black ink on white paper.
-
-Why not Gradio's ``gr.Sketchpad``: measured in the browser test (headless Chromium, the 2-core CPU), it answered
-a stroke in about 1.2–1.5 s, 750–950 ms of it before the request left the browser. It is a WebGL (PixiJS) image
-editor that exports its background, layer and composite as PNGs several times per stroke and uploads each. This
-canvas sends one PNG per stroke, as a data URL, the moment the pen lifts (docs/demo.md).
+``html_template``, ``js_on_load``, ``props.value`` and ``trigger``), black ink on white paper. It sends one PNG per
+stroke, as a data URL, the moment the pen lifts: ``gr.Sketchpad``, a WebGL image editor that uploads several PNGs
+per stroke, took 1.2–1.5 s to answer one (measured in the browser test; docs/demo.md).
 """
 
 SIDE = 280  # canvas pixels: ten times MNIST's side

@@ -2,11 +2,6 @@
 
     dlref demo                                  # the best run of each network in runs/, on 127.0.0.1:7860
     dlref demo --ckpt runs/cnn/version_2/checkpoints/best.ckpt --port 8000
-
-The best run is the one with the highest validation accuracy its ``best.ckpt`` records; a run that learned nothing
-(about chance) is left out, and the page names the checkpoint and accuracy of each network it shows. A missing
-extra, no trained checkpoint or a port in use ends in one sentence and exit code 2; Ctrl-C ends it with 130 and
-SIGTERM with 143, as every dlref command.
 """
 
 import argparse
@@ -16,10 +11,9 @@ import sys
 
 import torch
 
-from dlref.cli.errors import stop_on_signals
+from dlref.cli.errors import run, stop_on_signals
 from dlref.cli.recipe import RUNS_DIR
 from dlref.demo.models import find_networks
-from dlref.lightning.stop import Stopped
 
 
 def parser() -> argparse.ArgumentParser:
@@ -37,19 +31,6 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def _import_page():
-    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # also read by parts of Gradio that take no argument
-    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
-    try:
-        import gradio  # noqa: F401
-
-        from dlref.demo import page
-    except ImportError as error:
-        raise ValueError(f"expected the demo extra (gradio), found it missing ({error}); run `make demo`, "
-                         "or `pip install -e '.[demo]'`.") from None
-    return page
-
-
 def demo(args: argparse.Namespace) -> int:
     left_out = []
     networks = find_networks(args.runs, args.ckpt, left_out)  # first: no checkpoint is said before the slow import
@@ -57,12 +38,20 @@ def demo(args: argparse.Namespace) -> int:
         raise ValueError(f"expected --network to name a trained network ({', '.join(networks)}), found "
                          f"{args.network!r}; train it first (e.g. `make train MODEL={args.network}`) or leave "
                          "--network out.")
-    page = _import_page()
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # also read by parts of Gradio that take no argument
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+    try:
+        import gradio  # noqa: F401  (first: dlref.demo.page may be imported already)
+
+        from dlref.demo import page
+    except ImportError as error:
+        raise ValueError(f"expected the demo extra (gradio), found it missing ({error}); run `make demo`, "
+                         "or `pip install -e '.[demo]'`.") from None
     torch.set_num_threads(1)  # one 28×28 digit through small networks: one thread answers soonest
     for network in networks.values():
         print(f"dlref demo: {network.name} from {network.about}", flush=True)
-    for run in left_out:
-        print(f"dlref demo: left out {run}", flush=True)
+    for skipped in left_out:
+        print(f"dlref demo: left out {skipped}", flush=True)
     try:
         page.serve(page.build(networks, args.network), args.host, args.port)
     except OSError as error:
@@ -75,19 +64,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(sys.argv[1:] if argv is None else argv)
     before = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
     stop_on_signals()  # Ctrl-C and SIGTERM end the page with 130 and 143
-    try:
-        return demo(args)
-    except (ValueError, FileNotFoundError) as error:  # no network, no extra, a bad --ckpt (dlref.load), a taken port
-        if args.debug:
-            raise
-        print(f"dlref demo: error: {error}", file=sys.stderr, flush=True)
-        return 2
-    except Stopped as stop:
-        print(f"dlref demo: {stop}", file=sys.stderr, flush=True)
-        return 128 + stop.signum
-    except KeyboardInterrupt:  # raised where no handler of ours ran (e.g. inside Gradio's start-up)
-        print("dlref demo: stopped by Ctrl-C (SIGINT).", file=sys.stderr, flush=True)
-        return 130
+    try:  # a ValueError (no network, no extra, a bad --ckpt, a taken port) is one sentence and exit code 2
+        return run("dlref demo", lambda: demo(args), debug=args.debug)
     finally:
         for signum, handler in before.items():
             signal.signal(signum, handler)

@@ -1,6 +1,5 @@
 """What the page shows for one drawing: the trained networks found in ``runs/``, each one's ten probabilities
-(Figure 1.5) and, for the chosen one, what each layer makes of the digit (Figure 1.6). No gradio here: the
-page (``dlref.demo.page``) is the one file that imports it.
+(Figure 1.5) and, for the chosen one, what each layer makes of the digit (Figure 1.6). No gradio here.
 
     networks = find_networks("runs")          # {"fcn": Network(...), "cnn": ..., "lstm": ...}, best run of each
     answer = answer_for(networks, "drawing.png", chosen="cnn")
@@ -14,10 +13,11 @@ from pathlib import Path
 import numpy as np
 import torch
 from matplotlib import colormaps
+from matplotlib.colors import Normalize
 
 import dlref
 from dlref.data.images import ImageError, digit
-from dlref.figures.digits import INK, MAPS, as_picture, layer_outputs  # Figure 1.6's panels, drawn the same way
+from dlref.figures.digits import INK, layer_outputs, layer_panels  # Figure 1.6's panels, drawn the same way
 from dlref.trained import NETWORKS, chosen_on, learned, model_from, read
 
 
@@ -34,10 +34,8 @@ class Network:
 
     @property
     def score(self) -> str:
-        """How good it is, as the page shows it under its probabilities."""
-        if self.accuracy is None:
-            return "no validation accuracy recorded for this checkpoint"
-        return f"validation accuracy {self.accuracy:.2%}"
+        return ("no validation accuracy recorded for this checkpoint" if self.accuracy is None
+                else f"validation accuracy {self.accuracy:.2%}")
 
     @property
     def shown_path(self) -> str:
@@ -49,7 +47,6 @@ class Network:
 
     @property
     def about(self) -> str:
-        """Which run the page uses, and how good it is."""
         return f"{self.shown_path} ({self.score})"
 
 
@@ -60,13 +57,20 @@ class Answer:
     layers: list[tuple[np.ndarray, str]] = field(default_factory=list)  # Figure 1.6: (RGB picture, caption) per layer
 
 
-def best_checkpoints(runs) -> tuple[dict[str, Network], list[str]]:
-    """The best run of each network under ``runs/<network>/version_*/checkpoints/best.ckpt``: the highest validation
-    accuracy its checkpoint records (the newest among equals, or among runs that record none). A run that learned
-    nothing (about chance), or whose file cannot be read, is never chosen: it is listed in the second value."""
-    found, skipped = {}, []
-    for network in NETWORKS:
-        best = None  # (accuracy, path, checkpoint) of the best run so far; only one checkpoint held at a time
+def find_networks(runs="runs", checkpoints=(), left_out: list[str] | None = None) -> dict[str, Network]:
+    """The networks to show: the given ``checkpoints``, or else the best run of each network in
+    ``runs/<network>/version_*/checkpoints/best.ckpt``, the highest validation accuracy its checkpoint records (the
+    newest among equals, or among runs that record none). A run that learned nothing (about chance), or whose file
+    cannot be read, is never chosen: it is added to ``left_out``."""
+    networks, skipped = {}, []
+    for path in map(Path, checkpoints):
+        # runs/cnn/version_0/checkpoints/best.ckpt is "cnn"; a checkpoint kept elsewhere is named by its file
+        name = path.parent.parent.parent.name if path.parent.name == "checkpoints" else path.stem
+        name = f"{name} ({path.parent.parent.name})" if name in networks else name
+        checkpoint = read(path, missing=ValueError)  # one sentence and exit code 2, as every mistake in the command
+        networks[name] = Network(name, path, model_from(checkpoint, path), chosen_on(checkpoint, path))
+    for network in () if checkpoints else NETWORKS:
+        best = None  # (accuracy or -1, path, checkpoint) of the best run so far: one checkpoint held at a time
         for path in sorted(Path(runs, network).glob("version_*/checkpoints/best.ckpt"), key=os.path.getmtime):
             try:
                 checkpoint = read(path)
@@ -76,28 +80,13 @@ def best_checkpoints(runs) -> tuple[dict[str, Network], list[str]]:
             accuracy = chosen_on(checkpoint, path)
             if accuracy is not None and not learned(accuracy):
                 skipped.append(f"{path} (val accuracy {accuracy:.1%}, about chance)")
-            elif best is None or (accuracy if accuracy is not None else -1.0) >= best[0]:
-                best = (accuracy if accuracy is not None else -1.0, path, checkpoint)
+            elif best is None or (-1.0 if accuracy is None else accuracy) >= best[0]:
+                best = (-1.0 if accuracy is None else accuracy, path, checkpoint)
         if best is not None:
             _, path, checkpoint = best
-            found[network] = Network(network, path, model_from(checkpoint, path), chosen_on(checkpoint, path))
-    return found, skipped
-
-
-def find_networks(runs="runs", checkpoints=(), left_out: list[str] | None = None) -> dict[str, Network]:
-    """The networks to show: the given ``checkpoints``, or else the best run of each network in ``runs``
-    (``best_checkpoints``; the runs it leaves out are added to ``left_out``)."""
-    networks, skipped = {}, []
-    for path in map(Path, checkpoints):
-        # runs/cnn/version_0/checkpoints/best.ckpt is "cnn"; a checkpoint kept elsewhere is named by its file
-        name = path.parent.parent.parent.name if path.parent.name == "checkpoints" else path.stem
-        name = f"{name} ({path.parent.parent.name})" if name in networks else name
-        checkpoint = read(path)
-        networks[name] = Network(name, path, model_from(checkpoint, path), chosen_on(checkpoint, path))
-    if not checkpoints:
-        networks, skipped = best_checkpoints(runs)
-        if left_out is not None:
-            left_out.extend(skipped)
+            networks[network] = Network(network, path, model_from(checkpoint, path), chosen_on(checkpoint, path))
+    if left_out is not None:
+        left_out.extend(skipped)
     if not networks:
         left_out = f" (left out: {'; '.join(skipped)})" if skipped else ""
         raise NoNetworkError(f"expected a trained network in {runs}/{{fcn,cnn,lstm}}/version_N/checkpoints/"
@@ -112,23 +101,8 @@ def find_networks(runs="runs", checkpoints=(), left_out: list[str] | None = None
 def _coloured(picture: np.ndarray, cmap: str) -> np.ndarray:
     """A 2-D picture as ``(h, w, 3)`` uint8 in ``cmap``, scaled to its range, gaps (NaN) white: one pixel per
     unit, enlarged by the browser (the page's CSS keeps each unit a sharp square)."""
-    finite = np.isfinite(picture)
-    low, high = (picture[finite].min(), picture[finite].max()) if finite.any() else (0.0, 1.0)
-    scaled = (np.where(finite, picture, low) - low) / (high - low if high > low else 1.0)
-    rgb = colormaps[cmap](scaled)[..., :3]
-    rgb[~finite] = 1.0
+    rgb = colormaps[cmap].with_extremes(bad="white")(Normalize()(np.ma.masked_invalid(picture)))[..., :3]
     return (rgb * 255).round().astype(np.uint8)
-
-
-def layer_pictures(model: torch.nn.Module, X: torch.Tensor) -> list[tuple[np.ndarray, str]]:
-    """Figure 1.6 as pictures: the input, then each layer's output (``layer_outputs``), captioned with its shape;
-    the last layer's class scores are left to the probabilities shown beside."""
-    *maps, _logits = layer_outputs(model, X)
-    shown = []
-    for k, (name, A) in enumerate(maps):
-        picture, shape = as_picture(A.detach().float().cpu().numpy())
-        shown.append((_coloured(picture, INK if k == 0 else MAPS), f"{name}: {shape}"))
-    return shown
 
 
 @torch.no_grad()
@@ -143,6 +117,7 @@ def answer_for(networks: dict[str, Network], drawing, chosen: str | None = None)
     for name, network in networks.items():
         p = network.model.predict(X).softmax(1)[0]  # logits (1, 10) → probabilities (10,)
         answer.probabilities[name] = {str(c): float(v) for c, v in enumerate(p)}
-    if chosen in networks:
-        answer.layers = layer_pictures(networks[chosen].model, X)
+    if chosen in networks:  # Figure 1.6 but the class scores, which are the probabilities shown beside
+        answer.layers = [(_coloured(picture, cmap), f"{name}: {shape}")
+                         for name, picture, shape, cmap in layer_panels(layer_outputs(networks[chosen].model, X))]
     return answer

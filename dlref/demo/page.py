@@ -1,20 +1,18 @@
-"""The draw-a-digit page, in Gradio: a canvas, the 28×28 input the networks see, each network's ten probabilities
-side by side (Figure 1.5), the chosen network's layers (Figure 1.6), and a Clear button.
+"""The draw-a-digit page: a canvas, the 28×28 input the networks see, each network's ten probabilities side by side
+(Figure 1.5), the chosen network's layers (Figure 1.6), and a Clear button.
 
-Every stroke sends the canvas (``dlref.demo.canvas``) to ``dlref.demo.models.answer_for`` as a PNG, straight to the
-handler rather than through Gradio's queue: one learner, answers within milliseconds. The pictures come back
-inside that one answer, as ``data:`` URLs in ``gr.HTML`` (``gr.Image`` and ``gr.Gallery`` would make the browser
-fetch each from the server afterwards: 50–90 ms more per stroke, measured). Nothing on the page comes from another
-host: Gradio's own scripts and its default theme's fonts are served by this server, and its telemetry is off.
+Each stroke's PNG goes straight to the handler, not through Gradio's queue, and the pictures come back inside that
+one answer as ``data:`` URLs in ``gr.HTML`` (``gr.Image`` would have the browser fetch each afterwards); docs/demo.md
+has the measurements. Nothing comes from another host: Gradio serves its own scripts and fonts, its telemetry off.
 """
 
 import base64
 import binascii
-import html
 import io
 import tempfile
 import time
 
+import gradio as gr
 import numpy as np
 from PIL import Image
 
@@ -23,11 +21,13 @@ from dlref.demo.models import Answer, Network, answer_for
 
 CSS = """
 #seen img, #layers img { image-rendering: pixelated; width: 100%; }  /* each unit a sharp square */
-#seen { max-width: 280px; margin: auto; }
-#clear { max-width: 280px; margin: auto; }
+#seen, #clear { max-width: 280px; margin: auto; }
 #layers .maps { display: grid; grid-template-columns: repeat(auto-fill, minmax(190px, 1fr)); gap: 12px; }
 #layers figure { margin: 0; } #layers figcaption { font-size: var(--text-sm); }
 """
+# Figure 1.6's captioned pictures in a grid; Handlebars' {{…}} escapes the captions.
+FIGURES = ('<div class="maps">{{#each value}}<figure><img src="{{this.[0]}}" alt="{{this.[1]}}"><figcaption>'
+           '{{this.[1]}}</figcaption></figure>{{/each}}</div>')
 TITLE = "dlref: draw a digit"
 INTRO = ("## Draw a digit\nDraw one digit, 0 to 9, as large as the box. After each stroke the drawing is brought to "
          "MNIST's form (28×28, as `dlref predict` does) and every trained network gives its ten probabilities "
@@ -56,17 +56,8 @@ def png(picture: np.ndarray) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
-def figures(pictures: list[tuple[np.ndarray, str]]) -> str:
-    """Captioned pictures as HTML, in a grid."""
-    return '<div class="maps">' + "".join(
-        f'<figure><img src="{png(picture)}" alt="{html.escape(caption)}"><figcaption>{html.escape(caption)}'
-        "</figcaption></figure>" for picture, caption in pictures) + "</div>"
-
-
-def build(networks: dict[str, Network], chosen: str | None = None):
-    """The page as a ``gradio.Blocks`` (not started)."""
-    import gradio as gr
-
+def build(networks: dict[str, Network], chosen: str | None = None) -> gr.Blocks:
+    """The page (not started)."""
     names = list(networks)
     chosen = chosen if chosen in networks else ("cnn" if "cnn" in networks else names[0])
     with gr.Blocks(title=TITLE, analytics_enabled=False) as page:
@@ -89,24 +80,22 @@ def build(networks: dict[str, Network], chosen: str | None = None):
         network = gr.Radio(names, value=chosen, label="Figure 1.6 for", elem_id="network")
         gr.Markdown("**What each layer makes of the digit** (each map scaled to its own range; the class scores "
                     "are the probabilities above)")
-        layers = gr.HTML("", elem_id="layers")
+        layers = gr.HTML([], html_template=FIGURES, elem_id="layers")
 
         def show(answer: Answer) -> list:
             seen_html = "" if answer.seen is None else f'<img src="{png(answer.seen)}" alt="the 28×28 input">'
-            return [seen_html, *[answer.probabilities.get(name) for name in names], figures(answer.layers)]
-
-        def on_stroke(drawing: str | None, network_name: str) -> list:
-            return show(answer_for_png(networks, drawing, network_name))
+            return [seen_html, *[answer.probabilities.get(name) for name in names],
+                    [(png(picture), caption) for picture, caption in answer.layers]]
 
         outputs = [seen, *scores, layers]
         fast = dict(queue=False, show_progress="hidden", trigger_mode="always_last")
-        canvas.input(on_stroke, [canvas, network], outputs, **fast)
-        network.change(on_stroke, [canvas, network], outputs, **fast)
+        gr.on([canvas.input, network.change], lambda drawing, name: show(answer_for_png(networks, drawing, name)),
+              [canvas, network], outputs, **fast)
         clear.click(lambda: show(Answer()), None, outputs, js=paper.CLEAR, **fast)
     return page
 
 
-def serve(page, host: str, port: int) -> None:
+def serve(page: gr.Blocks, host: str, port: int) -> None:
     """Start the page on ``host:port`` and block until Ctrl-C; no share link, no telemetry, no API page."""
     page.launch(server_name=host, server_port=port, share=False, quiet=True, show_error=True, footer_links=[],
                 ssr_mode=False, pwa=False, mcp_server=False, enable_monitoring=False, css=CSS,

@@ -11,7 +11,10 @@ MAPS = "magma"  # activations: dark = 0 (ReLU off), bright = large
 INK = "gray_r"  # digits as dark ink on white paper
 
 
-def _save(fig: Figure, path) -> Path:
+def _save(fig: Figure, path, title: str | None = None) -> Path:
+    """``fig`` as a PNG at ``path`` (its folder made), with ``title`` above its panels."""
+    if title is not None:
+        fig.suptitle(title)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=DPI, bbox_inches="tight",
