@@ -35,7 +35,7 @@ def uses(folder: Path) -> int:
         return 0
 
 
-def before_test(folder: Path, command: str = "dlref") -> None:
+def before_test(folder: Path) -> None:
     """Fail unless the record can be written; warn when this run's test set was used before."""
     path = Path(folder) / TEST_RESULTS
     try:
@@ -47,12 +47,12 @@ def before_test(folder: Path, command: str = "dlref") -> None:
                        f"{error.strerror or error}; make the folder writable, then test again (nothing was tested)."
                        ) from None
     if earlier := uses(folder):
-        print(f"{command}: WARNING: this run's test set has already been used {earlier} time(s) (see {path}); a "
+        print(f"dlref: WARNING: this run's test set has already been used {earlier} time(s) (see {path}); a "
               "model changed after seeing test results is no longer judged fairly by them.", file=sys.stderr)
 
 
-def record(folder: Path, ckpt_path, metrics: dict) -> int:
-    """Append one use of the test set to ``folder/test_results.jsonl``; return how many the run now has."""
+def record(folder: Path, ckpt_path, metrics: dict) -> str:
+    """Append one use of the test set to ``folder/test_results.jsonl``; say how many the run now has."""
     row = {"ckpt_path": str(ckpt_path), "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
            **{k: float(v) for k, v in metrics.items()}}
     fd = os.open(Path(folder) / TEST_RESULTS, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
@@ -60,7 +60,7 @@ def record(folder: Path, ckpt_path, metrics: dict) -> int:
         os.write(fd, (json.dumps(row) + "\n").encode())  # one write: a line is never cut in half
     finally:
         os.close(fd)
-    return uses(folder)
+    return f"use {uses(folder)} of this run's test set, recorded in {TEST_RESULTS}"
 
 
 def record_fit_end(folder: Path, trainer) -> None:
