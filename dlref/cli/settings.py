@@ -9,11 +9,10 @@ import yaml
 
 from dlref.cli import records, runs
 from dlref.cli.errors import UsageError
-from dlref.cli.recipe import RUNS_DIR
+from dlref.cli.recipe import CONFIGS, RUNS_DIR
 from dlref.data.images import SUFFIXES
 from dlref.lightning.checkpoints import check_checkpoint, find_last, load
 
-CONFIGS = Path(__file__).resolve().parents[2] / "configs"  # the repository's, beside the package
 VERBS = {"validate": "validating", "test": "testing", "predict": "predicting with"}  # the subcommands of a model
 
 
@@ -127,7 +126,7 @@ def check_fit(trainer, hparams) -> None:
         raise UsageError(f"dlref fit expected --trainer.gradient_clip_val >= 0 (the largest gradient norm), found "
                          f"{trainer.gradient_clip_val}; pass e.g. 1.0, or leave it out for no clipping.")
     schedule = hparams.schedule
-    if schedule in ("cosine", "onecycle") and trainer.max_epochs in (None, -1) and trainer.max_steps in (None, -1):
+    if schedule in records.LENGTHWISE and trainer.max_epochs in (None, -1) and trainer.max_steps in (None, -1):
         raise UsageError(f"dlref fit expected a run of known length for the {schedule} schedule, found "
                          f"max_epochs={trainer.max_epochs} (no limit); pass e.g. --trainer.max_epochs=20, or "
                          "--model.schedule=none to train until you stop it.")
