@@ -19,7 +19,7 @@ from PIL import Image, ImageDraw
 import dlref
 import dlref.data
 from dlref.cli import main
-from dlref.cli.predict import arguments
+from dlref.cli.settings import arguments
 from dlref.data import normalize
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"

@@ -17,7 +17,6 @@ writing ``last.ckpt`` (``dlref.lightning.stop``).
 import sys
 import warnings
 
-from dlref.cli import predict as predictions
 from dlref.cli import runs, settings
 from dlref.cli.command import DEMO, SUBCOMMANDS, DlrefCLI
 from dlref.cli.console import EpochBar, Summary, quiet
@@ -79,7 +78,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if "--verbose" not in args:
         quiet()
-    first = next((a for a in args if a not in ("--debug", "--verbose")), None)
+    rest = [a for a in args if a not in ("--debug", "--verbose")]
+    first = rest[0] if rest else None
     help_command = f"dlref {first} --help" if first in SUBCOMMANDS else "dlref --help"
 
     def command() -> None:
@@ -87,11 +87,6 @@ def main(argv: list[str] | None = None) -> int:
             raise UsageError(f"expected a subcommand, one of {', '.join([*SUBCOMMANDS, 'demo'])}, found "
                              f"{repr(first) if first else 'none'}; run e.g. dlref fit --config configs/fcn.yaml "
                              "(dlref --help says what each does).")
-        settings.check_ckpt_arg(args)
-        _cli(predictions.arguments([a for a in args if a not in ("--debug", "--verbose")]))
+        _cli(settings.arguments(rest))
 
     return runs.run_command("dlref", command, args, help_command)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,6 +1,7 @@
 """``DlrefCLI``: LightningCLI over ``Classifier`` and ``MNISTDataModule``, with what each subcommand adds around
-Lightning's own run: the checkpoint checked once before it is used, ``--ckpt_path last`` resolved to the run to
-resume, the test set used once after a fit and recorded (``dlref.cli.records``), and the summary lines.
+Lightning's own run: the checkpoint read once (``dlref.cli.settings.arguments`` checked it), ``--ckpt_path last``
+resolved to the run to resume, the test set used once after a fit and recorded (``dlref.cli.records``), and the
+summary lines.
 """
 
 import sys
@@ -33,6 +34,7 @@ DEMO = "the draw-a-digit page, on http://127.0.0.1:7860 (make demo installs what
 # (what `--ckpt_path last` resumes), written at every epoch end and, with --last.every_n_steps=N, every N steps.
 CHECKPOINT = dict(monitor="val/acc", mode="max", save_top_k=1, save_last=False, filename="best",
                   auto_insert_metric_name=False)
+CHOSEN = "--ckpt_path runs/fcn/version_0/checkpoints/best.ckpt"
 
 
 class DlrefCLI(LightningCLI):
@@ -44,13 +46,18 @@ class DlrefCLI(LightningCLI):
         self._subcommand = subcommand
         return super()._prepare_subcommand_parser(klass, subcommand, **kwargs)
 
-    # Private, and kept for the same reason: LightningCLI puts the hyper-parameters of a --ckpt_path file over
-    # the command's own before any public hook. A fit keeps the model it was asked for, so that a resume with
-    # other settings is refused (records.check_resume) rather than silently undone.
+    # Private, and replaced: here LightningCLI reads a --ckpt_path file a second time (torch.load) and puts its
+    # hyper-parameters over the command's own, before any public hook. dlref's reader hands over the file it read
+    # for settings.arguments, and a fit keeps the model it was asked for, so that a resume with other settings is
+    # refused (records.check_resume) rather than silently undone.
     def _parse_ckpt_path(self) -> None:
         subcommand = self.config.get("subcommand")
         self._asked_model = self.config[subcommand].model.clone() if subcommand == "fit" else None
-        super()._parse_ckpt_path()
+        ckpt = self.config[subcommand].get("ckpt_path") if subcommand else None
+        if ckpt and Path(ckpt).is_file():
+            hparams = {k: v for k, v in load(ckpt).get("hyper_parameters", {}).items() if k != "_instantiator"}
+            if hparams:
+                self.config = self.parser.parse_object({subcommand: {"model": hparams}}, self.config)
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         parser.add_lightning_class_args(pl.callbacks.ModelCheckpoint, "checkpoint")
@@ -86,32 +93,27 @@ class DlrefCLI(LightningCLI):
             for logger in loggers if version is not None else []:  # all write into runs/<network>/version_N
                 logger.init_args.version = version
 
-    def _checked_ckpt(self) -> str | None:
-        """The run's ``--ckpt_path``, ``last`` resolved, checked to be readable and of this network."""
-        config = self.config_init[self.subcommand]
-        config["weights_only"] = True  # never full unpickling, whatever was asked
-        ckpt, network = config.get("ckpt_path"), self.model.hparams.network
-        if ckpt == "last":  # fit's: validate, test and predict have theirs from predict.arguments
-            # The newest run whose fit did not finish; the resume logs into a new version folder, so the
-            # interrupted run's logs and checkpoints stay as they were.
-            path, why = records.resume_point(self.trainer.loggers[0].save_dir if self.trainer.loggers else RUNS_DIR,
-                                          network)
-            ckpt = config["ckpt_path"] = self.config[self.subcommand]["ckpt_path"] = str(path)
-            if runs.rank_zero():
-                print(f"dlref: resuming {path}: {why}", file=sys.stderr, flush=True)
-        if ckpt:
-            checkpoint = load(ckpt)
-            check_checkpoint(checkpoint, ckpt, network)
-            if self.subcommand == "fit":  # a resume goes on with the settings the run was made with
-                asked = getattr(self, "_asked_model", None)
-                asked = dict(self.model.hparams) if asked is None else {
-                    **asked.as_dict(), "network_kwargs": dict(asked.network_kwargs or {})}  # as Classifier keeps it
-                records.check_resume(ckpt, checkpoint, asked, self.config.fit)
-        return ckpt
+    def _ckpt(self) -> str | None:
+        """The subcommand's ``--ckpt_path``, to be loaded with ``weights_only`` (never full unpickling, whatever
+        was asked)."""
+        self.config_init[self.subcommand]["weights_only"] = True
+        return self.config_init[self.subcommand].get("ckpt_path")
 
     def before_fit(self) -> None:
         settings.check_fit(self.trainer, self.model.hparams)
-        self._checked_ckpt()
+        ckpt, config = self._ckpt(), self.config_init.fit
+        if ckpt == "last":
+            # The newest run whose fit did not finish; the resume logs into a new version folder, so the
+            # interrupted run's logs and checkpoints stay as they were.
+            path, why = records.resume_point(self.trainer.loggers[0].save_dir if self.trainer.loggers else RUNS_DIR,
+                                             self.model.hparams.network)
+            ckpt = config["ckpt_path"] = self.config.fit["ckpt_path"] = str(path)
+            if runs.rank_zero():
+                print(f"dlref: resuming {path}: {why}", file=sys.stderr, flush=True)
+            check_checkpoint(load(ckpt), ckpt, self.model.hparams.network)
+        if ckpt:  # a resume goes on with the settings the run was made with
+            asked = {**self._asked_model.as_dict(), "network_kwargs": dict(self._asked_model.network_kwargs or {})}
+            records.check_resume(ckpt, load(ckpt), asked, self.config.fit)  # as Classifier keeps network_kwargs
         if runs.rank_zero():  # only rank 0 writes; another node would make a folder of its own here
             runs.check_writable(Path(self.trainer.log_dir or self.trainer.default_root_dir))
         if self.config.fit.get("test_after_fit"):  # an unusable test set is found now, not after training
@@ -124,12 +126,12 @@ class DlrefCLI(LightningCLI):
                      and c.dirpath), None)
         if self.trainer.is_global_zero and last is not None and last.is_file():
             records.record_fit_end(runs.run_dir(last), self.trainer)
-        # The model is chosen on validation (the best checkpoint); the test set is then used once.
         for callback in self.trainer.callbacks:
             if isinstance(callback, GracefulStop):
                 callback.stop_before_test()
         if not self.config.fit.get("test_after_fit"):
             return
+        # The model is chosen on validation (the best checkpoint); the test set is then used once.
         callback = self.trainer.checkpoint_callback
         best = callback.best_model_path if callback else ""
         # The best score is not restored when a resumed run logs into a new folder: then it is not judged here.
@@ -140,49 +142,44 @@ class DlrefCLI(LightningCLI):
         elif score is not None and not learned(float(score), classes):  # e.g. a finite but far too high rate
             why = (f"the best validation accuracy is {float(score):.1%}, about chance ({1 / classes:.0%}): nothing "
                    "was learned")
-        if why:
-            if self.trainer.is_global_zero:
-                print(f"dlref: {why}, so the test set was not used; train longer or with another learning rate, or "
-                      "test a checkpoint yourself with dlref test --ckpt_path PATH.", flush=True)
-            return
-        self._test(best, runs.run_dir(best), lambda: self.trainer.test(
-            self.model, datamodule=self.datamodule, ckpt_path=best, verbose=False, weights_only=True))
-
-    def before_test(self) -> None:
-        if not self._checked_ckpt():
-            raise UsageError(
-                "dlref test expected --ckpt_path, the checkpoint chosen on validation, found none; testing before "
-                "a model is chosen leaks the test set into its choice, so pass e.g. "
-                "--ckpt_path runs/fcn/version_0/checkpoints/best.ckpt."
-            )
+        if why and self.trainer.is_global_zero:
+            print(f"dlref: {why}, so the test set was not used; train longer or with another learning rate, or "
+                  "test a checkpoint yourself with dlref test --ckpt_path PATH.", flush=True)
+        if not why:
+            self._test(best, lambda: self.trainer.test(self.model, datamodule=self.datamodule, ckpt_path=best,
+                                                       verbose=False, weights_only=True))
 
     def _figures(self) -> Figures | None:
         return next((c for c in self.trainer.callbacks if isinstance(c, Figures) and c.enabled), None)
 
-    def _test(self, ckpt: str, folder: Path, test) -> None:
+    def _test(self, ckpt: str, test) -> None:
         """Check the record can be written, test, record the use, then show the result and the files."""
+        folder, figures = runs.run_dir(ckpt), self._figures()
         if self.trainer.is_global_zero:
             records.before_test(folder)
-        figures = self._figures()
         if figures is not None:
             figures.dirpath = str(folder)
         metrics = {k: float(v) for k, v in test()[0].items() if k.startswith("test/")}
         if not self.trainer.is_global_zero or not metrics:
             return
-        count = records.record(folder, ckpt, metrics)
+        use = records.record(folder, ckpt, metrics)
         print(f"dlref: run folder {folder}", flush=True)
         print(f"dlref: tested {ckpt}: test accuracy {metrics['test/acc']:.2%}, test loss {metrics['test/loss']:.4f} "
-              f"(use {count} of this run's test set, recorded in {records.TEST_RESULTS})", flush=True)
+              f"({use})", flush=True)
         if figures is not None and figures.written:
             print(f"dlref: figures {', '.join(str(path) for path in figures.written)}", flush=True)
 
+    def before_test(self) -> None:
+        if not self._ckpt():
+            raise UsageError("dlref test expected --ckpt_path, the checkpoint chosen on validation, found none; "
+                             "testing before a model is chosen leaks the test set into its choice, so pass e.g. "
+                             f"{CHOSEN}.")
+
     def test(self, **kwargs) -> None:  # the `dlref test` subcommand
-        ckpt = kwargs["ckpt_path"]
-        self._test(ckpt, runs.run_dir(ckpt), lambda: self.trainer.test(**{**kwargs, "verbose": False}))
+        self._test(kwargs["ckpt_path"], lambda: self.trainer.test(**{**kwargs, "verbose": False}))
 
     def before_validate(self) -> None:
-        ckpt = self._checked_ckpt()
-        if ckpt:
+        if ckpt := self._ckpt():
             records.check_split(ckpt, self.config.validate)
 
     def validate(self, **kwargs) -> None:  # the `dlref validate` subcommand: a result to read, no files
@@ -192,9 +189,9 @@ class DlrefCLI(LightningCLI):
                   f"{float(metrics['val/acc']):.2%}, val loss {float(metrics['val/loss']):.4f}", flush=True)
 
     def before_predict(self) -> None:
-        if not self._checked_ckpt():
-            raise UsageError("dlref predict expected --ckpt_path, a trained model, found none; pass e.g. --ckpt_path "
-                             "runs/fcn/version_0/checkpoints/best.ckpt (untrained weights would predict at random).")
+        if not self._ckpt():
+            raise UsageError(f"dlref predict expected --ckpt_path, a trained model, found none; pass e.g. {CHOSEN} "
+                             "(untrained weights would predict at random).")
 
     def predict(self, **kwargs) -> None:  # the `dlref predict` subcommand: a table, predictions.csv, Figures 1.5, 1.6
         predictions.predict(self.trainer, kwargs, draw=self._figures() is not None)

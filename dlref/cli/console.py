@@ -43,14 +43,10 @@ class Summary(pl.Callback):
             return
         self._validated = True
         if "val/acc" in metrics and hasattr(self, "_start"):
-            line = (f"dlref: epoch {trainer.current_epoch + 1}/{trainer.max_epochs} val accuracy "
-                    f"{metrics['val/acc'].item():.2%}, val loss {metrics['val/loss'].item():.4f} "
-                    f"({time.perf_counter() - self._start:.1f} s)")
-            bar = trainer.progress_bar_callback
-            if bar is not None and bar.is_enabled:
-                bar.print(line)  # above the bar, not through it
-            else:
-                print(line, flush=True)
+            pl_module.print(f"dlref: epoch {trainer.current_epoch + 1}/{trainer.max_epochs} val accuracy "
+                            f"{metrics['val/acc'].item():.2%}, val loss {metrics['val/loss'].item():.4f} "
+                            f"({time.perf_counter() - self._start:.1f} s)")  # above the bar, when there is one
+            sys.stdout.flush()
 
     def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if trainer.is_global_zero and hasattr(self, "_first_epoch"):

@@ -4,7 +4,7 @@
     1    the data or the run failed (missing or damaged files, divergence, a full disk, out of memory)
     130  stopped by Ctrl-C (SIGINT), 143 stopped by SIGTERM: the shell's codes for those signals
 
-``run(command, fn, lr_option)`` calls ``fn()`` and turns each of these into its code; ``--debug`` or
+``run(command, fn)`` calls ``fn()`` and turns each of these into its code; ``--debug`` or
 ``DLREF_DEBUG=1`` lets the traceback through instead. Shared by ``dlref``, ``dlref-kfold``,
 ``dlref-overfit`` and ``scripts/train_scratch.py``, so every entry point ends the same way.
 """
@@ -34,22 +34,16 @@ class RunError(RuntimeError):
 
 
 DATA_ERRORS = (MNISTNotFoundError, MNISTDownloadError, IDXError)
-
-
-def debugging(argv: list[str]) -> bool:
-    return "--debug" in argv or os.environ.get("DLREF_DEBUG", "") not in ("", "0")
-
-
-def _out_of_memory(error: BaseException) -> bool:
-    text = str(error)
-    return isinstance(error, torch.OutOfMemoryError) or (
-        isinstance(error, RuntimeError) and ("can't allocate memory" in text or "out of memory" in text))
-
+STOPPED = "files already written are complete, nothing else was saved."
 
 # Options other tools name so, and where dlref has them: a first try such as `--epochs 3` gets the right name.
 USUAL = {"--epochs": "--trainer.max_epochs", "--max_epochs": "--trainer.max_epochs", "--lr": "--model.lr",
          "--batch-size": "--data.batch_size", "--batch_size": "--data.batch_size", "--seed": "--seed_everything",
          "--data_dir": "--data.data_dir", "--data-dir": "--data.data_dir"}
+
+
+def debugging(argv: list[str]) -> bool:
+    return "--debug" in argv or os.environ.get("DLREF_DEBUG", "") not in ("", "0")
 
 
 def parse_error(message: str, help_command: str) -> str:
@@ -72,61 +66,52 @@ def parse_error(message: str, help_command: str) -> str:
     return f"{first.rstrip('.')}; check the option's name{hint} and value ({help_command} lists every option)."
 
 
-def _say(command: str, message: str) -> None:
-    print(f"{command}: error: {message}", file=sys.stderr, flush=True)
+def verdict(error: Exception, help_command: str) -> tuple[int, str] | None:
+    """The exit code and the sentence for ``error``, or ``None`` for an error that is not one of these (a bug,
+    whose traceback is shown)."""
+    if isinstance(error, argparse.ArgumentError):  # jsonargparse, told not to exit (dlref.cli._cli)
+        return 2, parse_error(str(error), help_command)
+    if isinstance(error, DivergenceError):
+        return 1, error.sentence("--model.lr=")
+    if isinstance(error, (*DATA_ERRORS, RunError)):
+        return 1, str(error)
+    if isinstance(error, OSError):
+        return 1, (f"could not read or write {error.filename or 'a file'}: expected a readable, writable place with "
+                   f"free space, found {error.strerror or error}; check the path, its permissions and the free space.")
+    if isinstance(error, MisconfigurationException):  # Lightning's refusal of trainer settings, e.g. a missing GPU
+        found = " ".join(str(error).split())[:300].rstrip(".")
+        return 2, (f"expected --trainer settings this machine can run, found that Lightning says: {found}; change "
+                   "them (e.g. --trainer.accelerator=cpu without a GPU).")
+    if isinstance(error, (ValueError, TypeError)):  # UsageError among them
+        return 2, str(error)
+    text = str(error)
+    if isinstance(error, torch.OutOfMemoryError) or (
+            isinstance(error, RuntimeError) and ("can't allocate memory" in text or "out of memory" in text)):
+        return 1, (f"ran out of memory: expected the network and a batch to fit in memory, found "
+                   f"{text.strip().splitlines()[0][:200]}; use a smaller network (e.g. "
+                   "--model.network_kwargs='{\"hidden\": 128}') or batch size.")
+    return None
 
 
-def run(command: str, fn: Callable[[], int | None], lr_option: str = "--model.lr=", debug: bool = False,
-        help_command: str | None = None) -> int:
+def run(command: str, fn: Callable[[], int | None], debug: bool = False, help_command: str | None = None) -> int:
     """``fn()``'s exit code (0 for ``None``), or the code and sentence of what stopped it; a parse error points
     to ``help_command`` (default ``COMMAND --help``), the help of the command that was run."""
     try:
         return fn() or 0
     except SystemExit as stop:  # argparse prints its own one-line error; --help exits 0
         return stop.code if isinstance(stop.code, int) else 2
-    except argparse.ArgumentError as error:  # jsonargparse, told not to exit (dlref.cli._cli)
-        if debug:
-            raise
-        _say(command, parse_error(str(error), help_command or f"{command} --help"))
-        return 2
     except Stopped as stop:
         print(f"{command}: {stop}", file=sys.stderr, flush=True)
         return 128 + stop.signum
     except KeyboardInterrupt:
-        print(f"{command}: stopped by Ctrl-C (SIGINT); files already written are complete, nothing else was "
-              "saved.", file=sys.stderr, flush=True)
+        print(f"{command}: stopped by Ctrl-C (SIGINT); {STOPPED}", file=sys.stderr, flush=True)
         return 128 + signal.SIGINT
-    except DivergenceError as error:
-        if debug:
+    except Exception as error:
+        ending = verdict(error, help_command or f"{command} --help")
+        if debug or ending is None:
             raise
-        _say(command, error.sentence(lr_option))
-        return 1
-    except (*DATA_ERRORS, RunError, OSError) as error:
-        if debug:
-            raise
-        _say(command, str(error) if not isinstance(error, OSError) or isinstance(error, DATA_ERRORS)
-             else f"could not read or write {error.filename or 'a file'}: expected a readable, writable place with "
-                  f"free space, found {error.strerror or error}; check the path, its permissions and the free space.")
-        return 1
-    except MisconfigurationException as error:  # Lightning's refusal of trainer settings, e.g. a GPU that is not there
-        if debug:
-            raise
-        found = " ".join(str(error).split())[:300].rstrip(".")
-        _say(command, f"expected --trainer settings this machine can run, found that Lightning says: {found}; change "
-                      "them (e.g. --trainer.accelerator=cpu without a GPU).")
-        return 2
-    except (UsageError, ValueError, TypeError) as error:
-        if debug:
-            raise
-        _say(command, str(error))
-        return 2
-    except RuntimeError as error:
-        if debug or not _out_of_memory(error):
-            raise
-        first = str(error).strip().splitlines()[0][:200]
-        _say(command, f"ran out of memory: expected the network and a batch to fit in memory, found {first}; use a "
-                      "smaller network (e.g. --model.network_kwargs='{\"hidden\": 128}') or batch size.")
-        return 1
+        print(f"{command}: error: {ending[1]}", file=sys.stderr, flush=True)
+        return ending[0]
 
 
 def stop_on_signals() -> None:
@@ -134,8 +119,7 @@ def stop_on_signals() -> None:
     ``GracefulStop`` replaces this with a stop at the end of a batch while it runs."""
 
     def handler(signum, frame):
-        raise Stopped(signum, f"stopped by {SIGNAL_NAMES.get(signum, signum)}; files already written are complete, "
-                              "nothing else was saved.")
+        raise Stopped(signum, f"stopped by {SIGNAL_NAMES.get(signum, signum)}; {STOPPED}")
 
     for signum in SIGNAL_NAMES:
         signal.signal(signum, handler)

@@ -22,11 +22,11 @@ from pathlib import Path
 from dlref import figures
 from dlref.cli.console import quiet
 from dlref.cli.errors import UsageError
-from dlref.cli.recipe import recipe
+from dlref.cli.recipe import RUNS_DIR, recipe
 from dlref.cli.runs import claim_version, run_command
 from dlref.lightning.kfold import SCHEMES, cross_validate, fold_settings
 
-RUNS = Path("runs") / "validate"
+RUNS = Path(RUNS_DIR) / "validate"
 
 
 def parse_args(argv):

@@ -30,14 +30,13 @@ import torch
 from dlref import figures
 from dlref.cli.console import quiet
 from dlref.cli.errors import UsageError
-from dlref.cli.recipe import recipe
+from dlref.cli.recipe import CONFIGS, RUNS_DIR, recipe
 from dlref.cli.runs import claim_version, run_command
 from dlref.data.split import holdout
 from dlref.lightning.kfold import SplitDataModule, data_settings, fold_settings, train_and_validate
 from dlref.lightning.module import Classifier
 
-RUNS = Path("runs") / "overfit"
-CONFIG = Path(__file__).resolve().parents[2] / "configs" / "overfit.yaml"  # beside the package, in the repository
+RUNS = Path(RUNS_DIR) / "overfit"
 VARIANTS = ("overfitting", "underfitting", "more-data", "weight-decay", "dropout", "early-stopping")
 REMEDIES = ("overfitting", "more-data", "weight-decay", "dropout", "early-stopping")
 
@@ -54,7 +53,8 @@ def parse_args(argv):
     parser.add_argument("--dropout", type=float, default=0.5, help="dropout probability p (0.5)")
     parser.add_argument("--patience", type=int, default=5,
                         help="early stopping: epochs without a lower validation loss before stopping (5)")
-    parser.add_argument("--config", default=str(CONFIG), help="the study's recipe (default: configs/overfit.yaml)")
+    parser.add_argument("--config", default=str(CONFIGS / "overfit.yaml"),
+                        help="the study's recipe (default: configs/overfit.yaml)")
     parser.add_argument("--out", default=str(RUNS), help=f"folder for the run's files (default: {RUNS})")
     parser.epilog = "Other options are those of `dlref fit` (see `dlref fit --help`), e.g. --trainer.max_epochs=30."
     return parser.parse_known_args(argv)

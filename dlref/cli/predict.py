@@ -6,8 +6,8 @@
 
 It runs on one device unless ``--trainer.devices`` says otherwise. Without ``--config`` the data
 settings are those of the checkpoint's own run (its ``config.yaml``); the network is always the
-checkpoint's, and a ``--config`` that builds another one is refused. Each image is brought to
-MNIST's form (``dlref.data.images``) and normalised as the test set is. The
+checkpoint's, and a ``--config`` that builds another one is refused (``dlref.cli.settings.arguments``).
+Each image is brought to MNIST's form (``dlref.data.images``) and normalised as the test set is. The
 command prints a table (file, predicted digit, its probability, the runner-up) and writes into the
 run's folder (``runs.run_dir``), never over a file that is already there, and never a new ``version_N``:
 
@@ -20,110 +20,17 @@ A later prediction from the same run writes ``predictions-2.csv``, ``predictions
 
 import csv
 import itertools
-import json
-import sys
 import tempfile
 import warnings
 from pathlib import Path
 
 import torch
-import yaml
 
 from dlref import figures
 from dlref.cli import records, runs
 from dlref.cli.errors import RunError, UsageError
-from dlref.cli.recipe import RUNS_DIR
-from dlref.data.images import SUFFIXES
-from dlref.lightning.checkpoints import check_checkpoint, find_last, load
 
 SHOWN = 20  # rows of the printed table; every row is in the CSV
-VERBS = {"validate": "validating", "test": "testing", "predict": "predicting with"}
-
-
-def _option(args: list[str], *names: str) -> str | None:
-    """The last value given to one of ``names`` (``--name value`` or ``--name=value``), else ``None``."""
-    value = None
-    for k, arg in enumerate(args):
-        for name in names:
-            if arg == name and k + 1 < len(args):
-                value = args[k + 1]
-            elif arg.startswith(name + "="):
-                value = arg[len(name) + 1:]
-    return value
-
-
-def _network(config: str) -> str | None:
-    """``model.network`` in a ``--config`` value (a file, or YAML/JSON text), if it names one."""
-    try:
-        text = Path(config).read_text() if Path(config).is_file() else config
-        model = (yaml.safe_load(text) or {}).get("model") or {}
-    except (OSError, ValueError, AttributeError, yaml.YAMLError):
-        return None  # the CLI's own parser says what is wrong with it
-    return model.get("network") if isinstance(model, dict) else None
-
-
-def images(args: list[str]) -> list[str]:
-    """``--data.images a.png b.png …``, as the shell hands an unquoted glob (``my_digits/*``), as one list: its
-    image files and folders, as a quoted glob would take them. One value is left as it is."""
-    out, k = [], 0
-    while k < len(args):
-        arg, k = args[k], k + 1
-        if arg != "--data.images" and not arg.startswith("--data.images="):
-            out.append(arg)
-            continue
-        given = [arg.split("=", 1)[1]] if "=" in arg else []
-        while k < len(args) and not args[k].startswith("--"):  # up to the next option
-            given.append(args[k])
-            k += 1
-        if len(given) > 1:
-            kept = [g for g in given if Path(g).is_dir() or Path(g).suffix.lower() in SUFFIXES] or given
-            out.append("--data.images=" + json.dumps(kept))
-        else:
-            out += [arg] if "=" in arg else [arg, *given]
-    return out
-
-
-def arguments(args: list[str]) -> list[str]:
-    """``dlref predict``'s, ``validate``'s and ``test``'s arguments completed: ``--ckpt_path last`` as the newest
-    ``last.ckpt`` of the network, the checkpoint's run's ``model`` and ``data`` settings first when no ``--config``
-    is given (with one, a checkpoint of another network than it builds is refused), and for predict the images
-    the shell expanded as one list and one device unless told otherwise. ``fit``'s are returned as they are."""
-    if not args or args[0] not in ("predict", "validate", "test"):
-        return args
-    if args[0] == "predict":
-        args = images(args)
-    if args[0] == "predict" and _option(args, "--trainer.devices") is None:  # auto: one process per GPU
-        args = ["predict", "--trainer.devices=1", *args[1:]]
-    configs = [args[k + 1] for k, a in enumerate(args[:-1]) if a in ("--config", "-c")]
-    configs += [a.split("=", 1)[1] for a in args if a.startswith("--config=")]
-    networks = [_network(c) for c in configs] + [_option(args, "--model.network")]
-    network = next((n for n in reversed(networks) if n), None)
-    ckpt = _option(args, "--ckpt_path")
-    if ckpt == "last":  # nothing to resume here: the latest weights of the network, said so
-        ckpt = str(find_last(_option(args, "--trainer.default_root_dir") or RUNS_DIR, network or "fcn"))
-        args = [*args, f"--ckpt_path={ckpt}"]  # the later value is the one taken
-        if runs.rank_zero():
-            print(f"dlref: {VERBS[args[0]]} {ckpt}, the newest last.ckpt of {network or 'fcn'} (--ckpt_path last)",
-                  file=sys.stderr, flush=True)
-    if not ckpt or not Path(ckpt).is_file():
-        return args  # before_predict says what is missing
-    if configs or _option(args, "--model.network"):
-        if network:  # LightningCLI would build the checkpoint's network and drop the config's without a word
-            check_checkpoint(load(ckpt), ckpt, network)
-        return args
-    config = records.recorded_config(ckpt)  # {} when there is none: the checkpoint still names the network
-    recipe = {k: config[k] for k in ("model", "data") if isinstance(config.get(k), dict)}
-    return [args[0], "--config", json.dumps(recipe), *args[1:]] if recipe else args
-
-
-def _check_writable(folder: Path) -> None:
-    try:
-        with tempfile.TemporaryFile(dir=folder):
-            pass
-    except OSError as error:
-        raise RunError(f"could not write predictions into {folder}: expected the checkpoint's run folder to be "
-                       f"writable, found {error.strerror or error}; make it writable (nothing was predicted)."
-                       ) from None
 
 
 def _write_csv(folder: Path, names: list[str], P: torch.Tensor, labels: list[int] | None = None
@@ -140,8 +47,7 @@ def _write_csv(folder: Path, names: list[str], P: torch.Tensor, labels: list[int
         except FileExistsError:
             continue
         with f:
-            writer = csv.writer(f)
-            label = ["label"] if labels else []  # the test set's true digit
+            writer, label = csv.writer(f), ["label"] if labels else []  # the test set's true digit
             writer.writerow(["path", *label, "prediction", *(f"p{k}" for k in range(P.shape[1]))])
             for k, (name, digit, p) in enumerate(zip(names, P.argmax(dim=1).tolist(), P.tolist())):
                 writer.writerow([name, *([labels[k]] if labels else []), digit, *p])
@@ -166,9 +72,15 @@ def predict(trainer, kwargs: dict, draw: bool) -> None:
     if trainer.world_size > 1:
         raise UsageError(f"dlref predict expected one device, found {trainer.world_size} processes; pass "
                          "--trainer.devices=1 (a few images need no more).")
-    folder = runs.run_dir(ckpt)
-    _check_writable(folder)
-    if datamodule.images is None:  # predicting the test set is looking at it: a use, recorded like a test
+    folder, mine = runs.run_dir(ckpt), datamodule.images is not None  # the learner's images, or the test set
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        raise RunError(f"could not write predictions into {folder}: expected the checkpoint's run folder to be "
+                       f"writable, found {error.strerror or error}; make it writable (nothing was predicted)."
+                       ) from None
+    if not mine:  # predicting the test set is looking at it: a use, recorded like a test
         records.before_test(folder)
     if trainer.progress_bar_callback is not None:
         trainer.progress_bar_callback.disable()  # a second's work: the table is the output
@@ -176,19 +88,18 @@ def predict(trainer, kwargs: dict, draw: bool) -> None:
         # Lightning restores the fit's checkpoint callbacks and warns that their folder moved; predict writes none.
         warnings.filterwarnings("ignore", "The dirpath has changed")
         P = torch.cat(trainer.predict(**{**kwargs, "return_predictions": True})).float().cpu()  # (N, 10)
-    if datamodule.images is not None:
-        X, names = datamodule.predict_X, [str(p) for p in datamodule.predict_paths]
+    if mine:
+        X, names, labels = datamodule.predict_X, [str(p) for p in datamodule.predict_paths], None
     else:
         X, names = datamodule.test_X, [f"{datamodule.dataset} test set #{k}" for k in range(len(P))]
-    labels = None if datamodule.images is not None else datamodule.test_t.tolist()
+        labels = datamodule.test_t.tolist()  # the true digits, in a column of the CSV
     csv_path, page, layers = _write_csv(folder, names, P, labels)
     network = model.hparams.network
     print(f"dlref: {network} from {ckpt} on {len(P):,} image{'s' if len(P) != 1 else ''}", flush=True)
-    if datamodule.images is None:
+    if not mine:
         accuracy = float((P.argmax(dim=1) == datamodule.test_t.cpu()).double().mean())
-        count = records.record(folder, f"{ckpt} (dlref predict)", {"test/acc": accuracy})
-        print(f"dlref: test accuracy {accuracy:.2%} (use {count} of this run's test set, recorded in "
-              f"{records.TEST_RESULTS})", flush=True)
+        use = records.record(folder, f"{ckpt} (dlref predict)", {"test/acc": accuracy})
+        print(f"dlref: test accuracy {accuracy:.2%} ({use})", flush=True)
     print(_table(names, P), flush=True)
     print(f"dlref: predictions {csv_path}", flush=True)
     if draw:

@@ -22,6 +22,7 @@ import lightning.pytorch as pl
 import yaml
 
 RUNS_DIR = "runs"
+CONFIGS = Path(__file__).resolve().parents[2] / "configs"  # the repository's, beside the package
 # dlref's own trainer defaults, beside Lightning's (the CLI adds its loggers, callbacks and checkpoint IO).
 TRAINER_DEFAULTS = {"default_root_dir": RUNS_DIR, "enable_model_summary": False}  # Summary prints the network
 

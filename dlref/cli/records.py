@@ -25,6 +25,7 @@ from dlref.cli.runs import run_dir
 
 TEST_RESULTS = "test_results.jsonl"
 FIT_FINISHED = "fit_finished.json"  # in a run folder: its fit ended as planned, `--ckpt_path last` passes over it
+LENGTHWISE = ("cosine", "onecycle")  # the schedules laid out over a run's epochs and steps
 
 
 def uses(folder: Path) -> int:
@@ -35,7 +36,7 @@ def uses(folder: Path) -> int:
         return 0
 
 
-def before_test(folder: Path, command: str = "dlref") -> None:
+def before_test(folder: Path) -> None:
     """Fail unless the record can be written; warn when this run's test set was used before."""
     path = Path(folder) / TEST_RESULTS
     try:
@@ -47,12 +48,12 @@ def before_test(folder: Path, command: str = "dlref") -> None:
                        f"{error.strerror or error}; make the folder writable, then test again (nothing was tested)."
                        ) from None
     if earlier := uses(folder):
-        print(f"{command}: WARNING: this run's test set has already been used {earlier} time(s) (see {path}); a "
+        print(f"dlref: WARNING: this run's test set has already been used {earlier} time(s) (see {path}); a "
               "model changed after seeing test results is no longer judged fairly by them.", file=sys.stderr)
 
 
-def record(folder: Path, ckpt_path, metrics: dict) -> int:
-    """Append one use of the test set to ``folder/test_results.jsonl``; return how many the run now has."""
+def record(folder: Path, ckpt_path, metrics: dict) -> str:
+    """Append one use of the test set to ``folder/test_results.jsonl``; say how many the run now has."""
     row = {"ckpt_path": str(ckpt_path), "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
            **{k: float(v) for k, v in metrics.items()}}
     fd = os.open(Path(folder) / TEST_RESULTS, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
@@ -60,7 +61,7 @@ def record(folder: Path, ckpt_path, metrics: dict) -> int:
         os.write(fd, (json.dumps(row) + "\n").encode())  # one write: a line is never cut in half
     finally:
         os.close(fd)
-    return uses(folder)
+    return f"use {uses(folder)} of this run's test set, recorded in {TEST_RESULTS}"
 
 
 def record_fit_end(folder: Path, trainer) -> None:
@@ -98,7 +99,7 @@ def resume_point(runs_dir, network: str) -> tuple[Path, str]:
     if not open_runs:
         newest = (finished or lasts)[-1]
         model = recorded_config(newest).get("model")
-        scheduled = isinstance(model, dict) and model.get("schedule") in ("cosine", "onecycle")
+        scheduled = isinstance(model, dict) and model.get("schedule") in LENGTHWISE
         extend = (f" (the newest, {run_dir(newest).name}, has a {model['schedule']} schedule laid out over its "
                   "length: it cannot be extended)" if scheduled else ", or extend one without a schedule by passing "
                   f"its checkpoint and more epochs, e.g. --ckpt_path {newest} --trainer.max_epochs=40")
@@ -144,10 +145,9 @@ def check_resume(ckpt: str, checkpoint: dict, hparams: dict, config) -> None:
     """Refuse to resume ``checkpoint`` with other settings than its run's: the weights, optimizer state and
     schedule it holds were made for them (a cosine schedule laid out over 1 epoch runs at rate 0 after it)."""
     saved = checkpoint.get("hyper_parameters", {})
-    horizon = saved.get("schedule") in ("cosine", "onecycle")  # laid out over the run's epochs and steps
     changed = [f"--model.{key}={hparams.get(key)!r} where the checkpoint has {saved.get(key)!r}"
                for key in sorted(set(saved) | set(hparams)) if saved.get(key) != hparams.get(key)]
-    more, recorded = _changes(ckpt, config, ("trainer", "data") if horizon else ("data",))
+    more, recorded = _changes(ckpt, config, ("trainer", "data") if saved.get("schedule") in LENGTHWISE else ("data",))
     changed += more
     if changed:
         raise UsageError(f"dlref fit --ckpt_path expected the settings of the run it resumes, found "

@@ -27,11 +27,9 @@ _MADE: list[Path] = []  # the folders above them made for them (runs/, runs/<net
 
 
 def loggers() -> list[dict]:
-    csv = {"class_path": "lightning.pytorch.loggers.CSVLogger", "init_args": {"save_dir": RUNS_DIR}}
-    if not (importlib.util.find_spec("tensorboard") or importlib.util.find_spec("tensorboardX")):
-        return [csv]
-    tensorboard = {"class_path": "lightning.pytorch.loggers.TensorBoardLogger", "init_args": {"save_dir": RUNS_DIR}}
-    return [csv, tensorboard]
+    names = ["CSVLogger"] + (["TensorBoardLogger"] if importlib.util.find_spec("tensorboard")
+                             or importlib.util.find_spec("tensorboardX") else [])
+    return [{"class_path": f"lightning.pytorch.loggers.{name}", "init_args": {"save_dir": RUNS_DIR}} for name in names]
 
 
 class SaveFitConfig(SaveConfigCallback):
@@ -42,34 +40,55 @@ class SaveFitConfig(SaveConfigCallback):
             super().setup(trainer, pl_module, stage)
 
 
+def rank_zero() -> bool:
+    return all(int(os.environ.get(name, 0) or 0) == 0 for name in ("RANK", "LOCAL_RANK", "NODE_RANK", "SLURM_PROCID"))
+
+
+def run_dir(ckpt_path) -> Path:
+    """The folder a checkpoint's test results belong in."""
+    folder = Path(ckpt_path).parent
+    return folder.parent if folder.name == "checkpoints" else folder
+
+
+def _unwritable(folder: Path, error: OSError, option: str = "--trainer.default_root_dir") -> UsageError:
+    return UsageError(f"dlref expected a writable output folder, found {folder} is not ({error.strerror or error}); "
+                      f"pass a writable {option}.")
+
+
+def check_writable(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        raise _unwritable(folder, error) from None
+
+
+def claim_version(folder: Path, option: str = "--trainer.default_root_dir") -> int:
+    """The number of a new ``folder/version_N``, created here: ``mkdir`` is atomic, so two runs started
+    at the same moment never share one."""
+    try:
+        created = [p for p in (folder, *folder.parents) if not p.exists()][::-1]  # runs/, runs/fcn/ … made here
+        folder.mkdir(parents=True, exist_ok=True)
+        version = max((int(p.name[8:]) for p in folder.glob("version_*") if p.name[8:].isdigit()), default=-1) + 1
+        while True:
+            try:
+                (folder / f"version_{version}").mkdir()
+                # release() removes it if the command leaves it empty or fails, and then the folders made for it
+                _CLAIMED.append(folder / f"version_{version}")
+                _MADE.extend(reversed(created))
+                return version
+            except FileExistsError:
+                version += 1
+    except OSError as error:
+        raise _unwritable(folder, error, option) from None
+
+
 def run_version(folder: Path) -> int | None:
     """The ``version_N`` every process of this run logs into: claimed by rank 0, handed on to the others."""
     if rank_zero():
-        version = claim_version(folder)
-        os.environ[VERSION_ENV] = str(version)
+        os.environ[VERSION_ENV] = str(claim_version(folder))
     return int(os.environ[VERSION_ENV]) if os.environ.get(VERSION_ENV) else None
-
-
-def run_command(command: str, fn, argv: list[str], help_command: str | None = None) -> int:
-    """``errors.run`` of ``fn`` (its exit code, one sentence for a mistake), then ``release`` of the run folders
-    the command claimed and the end of its DDP process group: how ``dlref``, ``dlref-kfold`` and
-    ``dlref-overfit`` each end."""
-    failure: list[BaseException] = []
-
-    def attempt():
-        try:
-            return fn()
-        except BaseException as error:
-            failure.append(error)
-            raise
-
-    code = 1  # also when --debug lets an error through
-    try:
-        code = run(command, attempt, debug=debugging(argv), help_command=help_command)
-        return code
-    finally:
-        release(failed=code != 0, resumable=not any(isinstance(e, DivergenceError) for e in failure))
-        end_process_group(failed=code != 0)
 
 
 def release(failed: bool = False, resumable: bool = True) -> None:
@@ -78,9 +97,8 @@ def release(failed: bool = False, resumable: bool = True) -> None:
     the whole folder goes, unless it holds a checkpoint a resume can go on from (``resumable``: a full disk,
     a stop, a crash after an epoch), never after a divergence, which a resume would repeat step for step."""
     for folder in _CLAIMED:
-        if not folder.is_dir():
-            continue
-        if not any(folder.iterdir()) or (failed and not (resumable and any(folder.rglob("*.ckpt")))):
+        if folder.is_dir() and (not any(folder.iterdir()) or
+                                (failed and not (resumable and any(folder.rglob("*.ckpt"))))):
             shutil.rmtree(folder)  # this command's own config.yaml, logs, figures, checkpoints: nothing the user had
     for folder in _MADE:  # then the runs/ and runs/<network>/ folders made for it, if nothing else is there
         if folder.is_dir() and not any(folder.iterdir()):
@@ -106,45 +124,23 @@ def end_process_group(failed: bool) -> None:
         dist.destroy_process_group()
 
 
-def check_writable(folder: Path) -> None:
+def run_command(command: str, fn, argv: list[str], help_command: str | None = None) -> int:
+    """``errors.run`` of ``fn`` (its exit code, one sentence for a mistake), then ``release`` of the run folders
+    the command claimed and the end of its DDP process group: how ``dlref``, ``dlref-kfold`` and
+    ``dlref-overfit`` each end."""
+    code, diverged = 1, False  # 1 also when --debug lets an error through
+
+    def attempt():
+        nonlocal diverged
+        try:
+            return fn()
+        except DivergenceError:
+            diverged = True
+            raise
+
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=folder):
-            pass
-    except OSError as error:
-        raise UsageError(f"dlref expected a writable output folder, found {folder} is not ({error.strerror or error}); "
-                         "pass a writable --trainer.default_root_dir.") from None
-
-
-def rank_zero() -> bool:
-    return all(int(os.environ.get(name, 0) or 0) == 0 for name in ("RANK", "LOCAL_RANK", "NODE_RANK", "SLURM_PROCID"))
-
-
-def claim_version(folder: Path, option: str = "--trainer.default_root_dir") -> int:
-    """The number of a new ``folder/version_N``, created here: ``mkdir`` is atomic, so two runs started
-    at the same moment never share one."""
-    try:
-        created = [p for p in (folder, *folder.parents) if not p.exists()][::-1]  # runs/, runs/fcn/ … made here
-        folder.mkdir(parents=True, exist_ok=True)
-        taken = [int(p.name[8:]) for p in folder.glob("version_*") if p.name[8:].isdigit()]
-        version = max(taken, default=-1) + 1
-        while True:
-            try:
-                (folder / f"version_{version}").mkdir()
-                # release() removes it if the command leaves it empty or fails, and then the folders made for it
-                _CLAIMED.append(folder / f"version_{version}")
-                _MADE.extend(reversed(created))
-                return version
-            except FileExistsError:
-                version += 1
-    except OSError as error:
-        raise UsageError(f"dlref expected a writable output folder, found {folder} is not "
-                         f"({error.strerror or error}); pass a writable {option}.") from None
-
-
-def run_dir(ckpt_path) -> Path:
-    """The folder a checkpoint's test results belong in."""
-    folder = Path(ckpt_path).parent
-    return folder.parent if folder.name == "checkpoints" else folder
-
-
+        code = run(command, attempt, debug=debugging(argv), help_command=help_command)
+        return code
+    finally:
+        release(failed=code != 0, resumable=not diverged)
+        end_process_group(failed=code != 0)
