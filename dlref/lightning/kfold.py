@@ -4,13 +4,11 @@
     result = cross_validate(dm, {"network": "fcn", "schedule": "cosine"}, scheme="kfold", folds=5, max_epochs=20)
     print(result)  # kfold, 5 folds: validation accuracy …% ± …% (mean ± std over folds)
 
-For each ``(train_idx, val_idx)`` of ``dlref.data.split`` (``holdout``, ``kfold`` or
-``iterated_kfold``): seed, build a fresh ``Classifier`` (new weights; Lightning asks it for a new
-optimizer in every ``fit``), fit it with a new ``Trainer`` on the fold's training rows, then
-validate it on the fold's validation rows. Every fold starts from the same initial weights
-(the same seed), so folds differ only in their data. The score is the mean of the folds' final
-validation accuracies; their standard deviation says how much one hold-out score could be off.
-Only ``datamodule.training_data()`` is read: the test set never is.
+Each ``(train_idx, val_idx)`` of ``dlref.data.split`` (the hold-out ``validation_split``, ``kfold`` or
+``iterated_kfold``) gets a fresh ``Classifier``, seeded alike (folds differ only in their data), fitted by a new
+``Trainer`` on the fold's training rows and validated on its validation rows. The score is the mean of the folds'
+final validation accuracies; their standard deviation says how much one hold-out score could be off. Only
+``datamodule.training_data()`` is read: the test set never is.
 """
 
 from collections.abc import Callable
@@ -21,7 +19,7 @@ import lightning.pytorch as pl
 import numpy as np
 import torch
 
-from dlref.data.split import holdout, iterated_kfold, kfold
+from dlref.data.split import iterated_kfold, kfold, validation_split
 from dlref.lightning.datamodule import InMemoryDataModule
 from dlref.lightning.figures import History
 from dlref.lightning.module import Classifier
@@ -105,7 +103,7 @@ def splits(labels: torch.Tensor, scheme: str = "kfold", folds: int = 5, repeats:
            val_size: int | float = 0.2, seed: int = 0, stratify: bool = True) -> list[tuple[str, tuple]]:
     """``[(name, (train_idx, val_idx)), …]`` for ``scheme`` ``holdout``, ``kfold`` or ``iterated``."""
     if scheme == "holdout":
-        return [("hold-out", holdout(labels, val_size, seed=seed, stratify=stratify))]
+        return [("hold-out", validation_split(labels, val_size, seed=seed, stratify=stratify))]
     if scheme == "kfold":
         return [(f"fold {k + 1}", pair) for k, pair in enumerate(kfold(labels, folds, seed=seed, stratify=stratify))]
     if scheme == "iterated":
