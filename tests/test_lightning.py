@@ -71,7 +71,8 @@ def test_datamodule_split_sizes_dtypes_normalisation_and_no_overlap(mnist_root):
     assert torch.bincount(dm.val_t).min() >= 400  # stratified: every digit is there
     dm.setup("test")
     assert dm.test_X.shape == (10000, 1, 28, 28)
-    small = MNISTDataModule(data_dir=str(mnist_root), limit=5000)  # `make train ARGS=--data.limit=5000`: a twelfth validates, the rest trains
+    # `make train ARGS=--data.limit=5000`: a twelfth validates, the rest trains
+    small = MNISTDataModule(data_dir=str(mnist_root), limit=5000)
     small.setup("fit")
     assert (len(small.train_t), len(small.val_t)) == (4583, 417)
 

@@ -101,8 +101,8 @@ def _pairs(splitter, labels: torch.Tensor) -> list[tuple[torch.Tensor, torch.Ten
 def kfold(labels: torch.Tensor, folds: int = 5, seed: int = 0, stratify: bool = True, shuffle: bool = True):
     """``folds`` ``(train_idx, val_idx)`` pairs; the validation folds are disjoint and cover ``labels``.
 
-    ``shuffle=False`` cuts the folds in the data's order (``seed`` is then unused): only safe
-    for data that is not sorted by class or by time of collection.
+    ``shuffle=False`` cuts the folds in the data's order (``seed`` is then unused): only safe for data that is not
+    sorted by class or by time of collection.
     """
     _check("kfold", labels, folds, 1, stratify)
     splitter = StratifiedKFold if stratify else KFold

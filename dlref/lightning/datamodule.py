@@ -153,8 +153,8 @@ class TensorDataModule(InMemoryDataModule):
 class DigitsDataModule(InMemoryDataModule):
     """scikit-learn's bundled 8×8 digits (1,797 images): real data that always works offline.
 
-    A seeded, stratified 20% is held out as the test set. Use with a network built for
-    8×8 inputs, e.g. ``--model.network_kwargs='{"in_features": 64}'`` for the FCN.
+    A seeded, stratified 20% is held out as the test set. Use with a network built for 8×8 inputs, e.g.
+    ``--model.network_kwargs='{"in_features": 64}'`` for the FCN.
     """
 
     def __init__(self, batch_size: int = 64, eval_batch_size: int = 1000, val_size: int | float = 0.2,

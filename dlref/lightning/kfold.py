@@ -61,8 +61,8 @@ def train_and_validate(model: pl.LightningModule, datamodule: pl.LightningDataMo
                        callbacks: list | None = None, log_dir=None, name: str = "", **trainer_kwargs):
     """Fit ``model`` for ``max_epochs`` and validate it once more; returns ``(history, {"val/acc", "val/loss"})``.
 
-    ``history`` holds each epoch's training and validation loss and accuracy. With ``log_dir``
-    the epochs are also logged to ``log_dir/name/metrics.csv``.
+    ``history`` holds each epoch's training and validation loss and accuracy; with ``log_dir`` they are also logged to
+    ``log_dir/name/metrics.csv``.
     """
     history = History()
     logger = pl.loggers.CSVLogger(log_dir, name="", version=name) if log_dir else False
@@ -124,30 +124,19 @@ def fold_settings(recipe) -> tuple[dict, int, dict]:
     return dict(recipe.model.hparams), recipe.config.trainer.max_epochs, trainer
 
 
-def cross_validate(
-    datamodule: InMemoryDataModule,
-    model_kwargs: dict | None = None,
-    scheme: str = "kfold",
-    folds: int = 5,
-    repeats: int = 3,
-    val_size: int | float = 0.2,
-    seed: int = 0,
-    stratify: bool = True,
-    max_epochs: int = 1,
-    callbacks: Callable[[int], list] | None = None,
-    log_dir=None,
-    report: Callable[[str, dict], None] | None = None,
-    **trainer_kwargs,
-) -> CrossValidation:
+def cross_validate(datamodule: InMemoryDataModule, model_kwargs: dict | None = None, scheme: str = "kfold",
+                   folds: int = 5, repeats: int = 3, val_size: int | float = 0.2, seed: int = 0, stratify: bool = True,
+                   max_epochs: int = 1, callbacks: Callable[[int], list] | None = None, log_dir=None,
+                   report: Callable[[str, dict], None] | None = None, **trainer_kwargs) -> CrossValidation:
     """Train and validate one fresh ``Classifier(**model_kwargs)`` per split of the datamodule's training data.
 
     Args:
-        datamodule: where the training images come from (``training_data()``) and the folds' data
-            settings (batch sizes, seed of the order, shifts); its test set is never read.
-        scheme, folds, repeats, val_size, stratify: the splits (see ``splits``); ``seed`` seeds
-            them, the weights (the same for every fold) and the shuffling.
-        callbacks: ``callbacks(k)`` gives fold ``k`` its own new callbacks (a callback object
-            shared by folds would carry its state from one fold to the next).
+        datamodule: where the training images come from (``training_data()``) and the folds' data settings (batch
+            sizes, seed of the order, shifts); its test set is never read.
+        scheme, folds, repeats, val_size, stratify: the splits (see ``splits``); ``seed`` seeds them, the weights
+            (the same for every fold) and the shuffling.
+        callbacks: ``callbacks(k)`` gives fold ``k`` its own new callbacks (a callback object shared by folds would
+            carry its state from one fold to the next).
         log_dir: if given, fold ``k``'s epochs are logged to ``log_dir/fold_k/metrics.csv``.
         report: called as ``report(name, metrics)`` after each fold, e.g. to print progress.
         trainer_kwargs: passed to every ``pl.Trainer`` (``accelerator``, ``devices``, ``precision``…).

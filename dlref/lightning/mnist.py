@@ -1,9 +1,9 @@
 """MNIST as a ``LightningDataModule``: torchvision's files, held in memory, and your own digits to predict.
 
-The four files are read once through ``dlref.data.load_mnist`` (torchvision's ``MNIST``, or its
-``FashionMNIST`` / ``KMNIST``), normalised with the training set's mean and std, and served in whole
-batches by ``InMemoryDataModule``. For ``predict``, ``images`` are your own pictures, brought to MNIST's
-form by ``dlref.data.images``; without them, the test set.
+The four files are read once through ``dlref.data.load_mnist`` (torchvision's ``MNIST``, or its ``FashionMNIST`` /
+``KMNIST``), normalised with the training set's mean and std, and served in whole batches by ``InMemoryDataModule``.
+For ``predict``, ``images`` are your own pictures, brought to MNIST's form by ``dlref.data.images``; without them, the
+test set.
 """
 
 import torch
