@@ -11,7 +11,8 @@ All three cut validation data out of the *training* set; the test set is never p
 
 Each returns ``(train_idx, val_idx)`` pairs of sorted int64 index tensors into ``labels``, seeded by its own ``seed``
 (never the global RNG) and stratified by label by default. ``--data.val_size`` is the *validation* share or count,
-as Lightning and scikit-learn users expect; ``train_share`` turns it into the slide's training share.
+as Lightning and scikit-learn users expect; ``train_share`` turns it into the slide's training share. Before any
+split, a training set comes in through ``first`` (``--data.limit``) and ``check_labels`` (once per set).
 """
 
 import math
