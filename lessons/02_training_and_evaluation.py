@@ -41,7 +41,7 @@ import dlref
 from dlref import figures
 from dlref.data import load_mnist, normalize
 from dlref.data.batches import Batches
-from dlref.data.split import holdout, iterated_kfold, kfold
+from dlref.data.split import iterated_kfold, kfold, validation_split
 
 os.environ.setdefault("DLREF_DATA_DIR", "../data")  # MNIST: $DLREF_DATA_DIR, else the repository's data/
 FULL = os.environ.get("DLREF_LESSONS_FULL") == "1"  # or FULL = True: every training image, more epochs
@@ -248,7 +248,7 @@ def score(train_idx, val_idx):
     return curve["val/acc"][-1], curve
 
 
-holdouts = [score(*holdout(t_cv, 0.2, seed=seed))[0] for seed in range(5)]
+holdouts = [score(*validation_split(t_cv, 0.2, seed=seed))[0] for seed in range(5)]
 print("hold-out, 5 different 20% splits:", " ".join(f"{a:.2%}" for a in holdouts),
       f"— one hold-out score could be any of these (range {max(holdouts) - min(holdouts):.2%})")
 

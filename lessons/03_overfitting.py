@@ -43,7 +43,7 @@ import dlref
 from dlref import figures
 from dlref.data import load_mnist, normalize
 from dlref.data.batches import Batches
-from dlref.data.split import holdout
+from dlref.data.split import validation_split
 
 os.environ.setdefault("DLREF_DATA_DIR", "../data")  # MNIST: $DLREF_DATA_DIR, else the repository's data/
 FULL = os.environ.get("DLREF_LESSONS_FULL") == "1"  # or FULL = True: the study's sizes (minutes)
@@ -68,7 +68,7 @@ N_VAL = 5000 if FULL else 2000  # validation images, the same for every run
 
 mnist = load_mnist()
 images, labels = normalize(mnist.train_images), mnist.train_labels
-train_pool, val_idx = holdout(labels, N_VAL, seed=0)  # validation images held out once, for every run
+train_pool, val_idx = validation_split(labels, N_VAL, seed=0)  # validation images held out once, for every run
 order = train_pool[torch.randperm(len(train_pool), generator=torch.Generator().manual_seed(0))]
 validation = Batches(images[val_idx], labels[val_idx], batch_size=1000)
 print(f"{EPOCHS} epochs; {SMALL:,} training images (and {MORE:,} for 'more data'); {N_VAL:,} validation images")

@@ -26,7 +26,7 @@ from dlref.cli.errors import UsageError, debugging, run, stop_on_signals
 from dlref.data import MNIST_MEAN, MNIST_STD, load_mnist, normalize
 from dlref.data.batches import Batches, check_sizes
 from dlref.data.mnist import pixel_stats
-from dlref.data.split import check_limit, first, holdout
+from dlref.data.split import check_limit, first, validation_split
 from dlref.lightning.datamodule import InMemoryDataModule
 from dlref.lightning.mnist import MNISTDataModule
 from dlref.lightning.module import Classifier
@@ -117,7 +117,7 @@ def _main(args, options: list[str]) -> int:
     mnist = load_mnist(d["data_dir"], d["dataset"])
     X, t = first(mnist.train_images, mnist.train_labels, d["limit"])  # --data.limit: the first N images, or all
     mean, std = (MNIST_MEAN, MNIST_STD) if d["dataset"] == "MNIST" else pixel_stats(mnist.train_images)
-    train_idx, val_idx = holdout(t, d["val_size"], seed=d["seed"])
+    train_idx, val_idx = validation_split(t, d["val_size"], seed=d["seed"])
     train_data = Batches(normalize(X[train_idx], mean, std), t[train_idx], d["batch_size"], shuffle=True,
                          seed=d["seed"], shift=d["shift"])
     val_data = Batches(normalize(X[val_idx], mean, std), t[val_idx], d["eval_batch_size"])

@@ -2,7 +2,6 @@ import pytest
 import torch
 
 from dlref.data.batches import Batches
-from dlref.data.split import holdout
 
 
 def test_whole_batches_cover_every_example_once_per_epoch():
@@ -53,17 +52,6 @@ def test_mismatched_lengths_and_zero_batch_size_are_refused():
         Batches(torch.zeros(3, 1), torch.zeros(4), 2)
     with pytest.raises(ValueError, match="batch_size >= 1"):
         Batches(torch.zeros(3, 1), torch.zeros(3), 0)
-
-
-def test_holdout_is_disjoint_complete_stratified_and_seeded():
-    t = torch.arange(1000) % 10
-    train, val = holdout(t, 100, seed=0)
-    assert len(val) == 100 and len(train) == 900
-    assert sorted(torch.cat([train, val]).tolist()) == list(range(1000))
-    assert torch.bincount(t[val]).tolist() == [10] * 10
-    assert torch.equal(holdout(t, 100, seed=0)[1], val) and not torch.equal(holdout(t, 100, seed=1)[1], val)
-    with pytest.raises(ValueError, match="val_size"):
-        holdout(t, 1000)
 
 
 def test_an_abandoned_iteration_does_not_shorten_the_next_one():

@@ -53,9 +53,8 @@ def test_logged_epoch_accuracy_equals_accuracy_by_hand(mnist_subset, tmp_path):
     assert 0.5 < by_hand["accuracy"] < 1.0
 
 
-def test_datamodule_split_sizes_dtypes_normalisation_and_no_overlap(mnist):
-    dm = MNISTDataModule(data_dir=None)
-    dm._mnist = mnist  # the session's copy, not a second read
+def test_datamodule_split_sizes_dtypes_normalisation_and_no_overlap(mnist_root):
+    dm = MNISTDataModule(data_dir=str(mnist_root))
     dm.setup("fit")
     assert dm.train_X.shape == (55000, 1, 28, 28) and dm.val_X.shape == (5000, 1, 28, 28)
     assert dm.train_X.dtype == torch.float32 and dm.train_t.dtype == torch.int64
@@ -66,16 +65,39 @@ def test_datamodule_split_sizes_dtypes_normalisation_and_no_overlap(mnist):
     overlap = sum(hash(x.numpy().tobytes()) in train_rows for x in dm.val_X[:, 0, 10:18, 10:18])
     assert overlap < 50  # MNIST has a few near-duplicate digits; a leaked split would give thousands
     torch.manual_seed(999)
-    again = MNISTDataModule()
-    again._mnist = mnist
+    again = MNISTDataModule(data_dir=str(mnist_root))
     again.setup("fit")
     assert torch.equal(again.val_t, dm.val_t)  # seeded split, independent of the global RNG
     assert torch.bincount(dm.val_t).min() >= 400  # stratified: every digit is there
     dm.setup("test")
     assert dm.test_X.shape == (10000, 1, 28, 28)
-    small = MNISTDataModule(limit=5000)  # `make train ARGS=--data.limit=5000`: a twelfth validates, the rest trains
+    # `make train ARGS=--data.limit=5000`: a twelfth validates, the rest trains
+    small = MNISTDataModule(data_dir=str(mnist_root), limit=5000)
     small.setup("fit")
     assert (len(small.train_t), len(small.val_t)) == (4583, 417)
+
+
+def test_the_validation_set_is_the_slides_split_of_the_training_images(mnist_subset):
+    dm = TensorDataModule(*mnist_subset, val_size=200, seed=3)
+    dm.setup("fit")
+    X, t = mnist_subset.train_images, mnist_subset.train_labels
+    (train_X, train_t), (val_X, val_t) = dlref.split((X, t), 0.9, seed=3)  # 1,800 of 2,000 for training
+    assert torch.equal(dm.train_X, train_X) and torch.equal(dm.val_X, val_X) and torch.equal(dm.val_t, val_t)
+    assert (len(dm.train_t), len(dm.val_t)) == (1800, 200)
+
+
+def test_labels_a_reader_checked_are_not_checked_again(digits_root, monkeypatch):
+    from dlref.lightning import datamodule
+
+    calls, root = [], digits_root
+    monkeypatch.setattr(datamodule, "check_labels", lambda *args: calls.append(args))
+    MNISTDataModule(data_dir=str(root), val_size=10).setup("fit")
+    assert calls == []  # load_mnist checked each label file (0..9): once per dataset
+    MNISTDataModule(data_dir=str(root), val_size=10, num_classes=5).setup("fit")
+    assert [args[1:] for args in calls] == [(5, "MNISTDataModule", "training")]  # fewer classes than digits: checked
+    monkeypatch.undo()
+    with pytest.raises(ValueError, match=r"expected integer training labels 0..4, found labels 0..9"):
+        MNISTDataModule(data_dir=str(root), val_size=10, num_classes=5).setup("fit")
 
 
 def test_only_the_training_loader_shuffles(mnist_subset):

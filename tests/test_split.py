@@ -1,9 +1,12 @@
 """Validation schemes: folds that partition the data, stratified, reproducible; errors a learner can act on."""
 
+import math
+
 import pytest
 import torch
 
-from dlref.data.split import holdout, iterated_kfold, kfold
+import dlref
+from dlref.data.split import iterated_kfold, kfold, train_share, validation_split
 
 # 10 classes of unequal size (50..95 examples), in a scrambled order
 LABELS = torch.repeat_interleave(torch.arange(10), torch.arange(50, 100, 5))
@@ -72,10 +75,43 @@ def test_iterated_kfold_is_k_fold_repeated_on_new_shuffles():
     _assert_partition(iterated_kfold(LABELS, 3, 2, seed=1, stratify=False)[3:], len(LABELS))
 
 
-def test_holdout_keeps_its_behaviour():
-    train, val = holdout(LABELS, 0.2, seed=0)
+def test_the_hold_out_is_the_slides_split_of_the_indices():
+    train, val = validation_split(LABELS, 0.2, seed=0)
     _assert_split(train, val, len(LABELS))
-    assert len(val) == 145 and torch.equal(holdout(LABELS, 0.2, seed=0)[1], val)
+    assert len(val) == 145 and torch.equal(validation_split(LABELS, 0.2, seed=0)[1], val)  # 20% of 725
+    (slide_train, _), (slide_val, _) = dlref.split((torch.arange(len(LABELS)), LABELS), 0.8, seed=0)
+    assert torch.equal(train, slide_train) and torch.equal(val, slide_val)  # one split, one convention
+    counts = torch.bincount(LABELS)
+    assert ((torch.bincount(LABELS[val], minlength=10) - counts * 0.2).abs() <= 1).all()  # stratified, to ±1
+    torch.manual_seed(123)  # the global RNG plays no part; another seed gives another split
+    assert torch.equal(validation_split(LABELS, 0.2, seed=0)[1], val)
+    assert not torch.equal(validation_split(LABELS, 0.2, seed=1)[1], val)
+    assert _class_share(validation_split(LABELS, 0.2, seed=0, stratify=False)[1]).ne(_class_share(val)).any()
+
+
+def test_the_hold_out_is_disjoint_complete_stratified_and_seeded():
+    t = torch.arange(1000) % 10
+    train, val = validation_split(t, 100, seed=0)
+    assert len(val) == 100 and len(train) == 900
+    assert sorted(torch.cat([train, val]).tolist()) == list(range(1000))
+    assert torch.bincount(t[val]).tolist() == [10] * 10
+    assert torch.equal(validation_split(t, 100, seed=0)[1], val)
+    assert not torch.equal(validation_split(t, 100, seed=1)[1], val)
+    with pytest.raises(ValueError, match="val_size"):
+        validation_split(t, 1000)
+
+
+@pytest.mark.parametrize("n", [10, 97, 725, 1000, 4999, 5000, 60000])
+def test_the_hold_out_has_exactly_the_size_asked_for(n):
+    # --data.val_size: a count, or a share counted as scikit-learn counts it (ceil); the default 1/12 of 60,000 is 5,000
+    t = torch.arange(n) % 3
+    for val_size in (3, n // 2, n - 3, 1 / 12, 0.1, 0.2, 0.5, 0.9):
+        count = val_size if isinstance(val_size, int) else math.ceil(val_size * n)
+        if 3 <= count <= n - 3:
+            train, val = validation_split(t, val_size, seed=0)
+            assert (len(train), len(val)) == (n - count, count), (n, val_size)
+            assert round(train_share(t, val_size) * n) == n - count
+    assert len(validation_split(torch.arange(60000) % 10, 1 / 12)[1]) == 5000
 
 
 @pytest.mark.parametrize("call, words", [
@@ -83,9 +119,9 @@ def test_holdout_keeps_its_behaviour():
     (lambda: kfold(LABELS, 1), "folds >= 2"),
     (lambda: kfold(torch.arange(30) % 10, 5), "at least folds=5 examples to stratify"),
     (lambda: iterated_kfold(LABELS, 5, repeats=0), "repeats >= 1"),
-    (lambda: holdout(LABELS, 0), "found val_size=0"),  # scikit-learn's own words otherwise
-    (lambda: holdout(LABELS, 1.5), "found val_size=1.5"),
-    (lambda: holdout(LABELS[:10], 5), "room for every one of the"),  # "The least populated classes in y …"
+    (lambda: validation_split(LABELS, 0), "found val_size=0"),  # dlref.split's words about a training share otherwise
+    (lambda: validation_split(LABELS, 1.5), "found val_size=1.5"),
+    (lambda: validation_split(LABELS[:10], 5), "room for every one of the"),  # a class on one side only otherwise
 ])
 def test_impossible_folds_are_one_sentence_saying_what_to_do(call, words):
     with pytest.raises(ValueError, match="expected .*, found .*; pass") as error:

@@ -32,7 +32,7 @@ from dlref.cli.console import quiet
 from dlref.cli.errors import UsageError
 from dlref.cli.recipe import CONFIGS, RUNS_DIR, recipe
 from dlref.cli.runs import claim_version, run_command
-from dlref.data.split import holdout
+from dlref.data.split import validation_split
 from dlref.lightning.kfold import SplitDataModule, data_settings, fold_settings, train_and_validate
 from dlref.lightning.module import Classifier
 
@@ -109,7 +109,7 @@ def _main(args, rest: list[str]) -> int:
                          "e.g. --trainer.max_epochs=30 (the curves need epochs to show).")
     dm = cli.datamodule
     X, t = dm.training_data()  # normalised training images; the test set stays unread
-    train_pool, val_idx = holdout(t, dm.val_size, seed=dm.seed)
+    train_pool, val_idx = validation_split(t, dm.val_size, seed=dm.seed)
     largest = max(args.train_size, args.more_data if "more-data" in args.variants else 0)
     if largest > len(train_pool):
         raise ValueError(f"dlref-overfit expected at most {len(train_pool):,} training images beside "

@@ -1,12 +1,9 @@
 """Data — MNIST through ``torchvision.datasets``, held in memory as tensors.
 
-``load_mnist`` reads the four MNIST files from ``ROOT/MNIST/raw/`` (torchvision's
-layout) and says what is missing and how to get it; ``download_mnist`` is
-torchvision's verified download, placed atomically (``dlref.data.download``); ``normalize`` scales the
-pixels with the training set's mean and std. ``digit`` and ``read_digits`` bring your own image
-files to MNIST's form (``dlref.data.images``). ``dlref.data.idx`` checks a file
-before torchvision reads it; the batching and split helpers live in
-``dlref.data.batches`` and ``dlref.data.split``.
+``load_mnist`` reads ``ROOT/MNIST/raw/`` (torchvision's layout) and says what is missing and how to get it;
+``download_mnist`` is torchvision's verified download, placed atomically; ``normalize`` scales the pixels with the
+training set's mean and std; ``digit`` and ``read_digits`` bring your own image files to MNIST's form. Batches and
+validation splits: ``dlref.data.batches`` and ``dlref.data.split``.
 """
 
 from .download import download_mnist

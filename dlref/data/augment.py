@@ -1,10 +1,9 @@
 """Random shifts — data augmentation for images served in whole batches.
 
-Moving a digit by a pixel or two does not change what it is, so a network trained on shifted
-copies sees "new" examples of every class at no cost: the remedy for overfitting that the
-slides list beside more data, smaller networks, weight decay and dropout. Each image moves by
-its own offset ``(dy, dx)``, each in ``[-k, k]``; pixels shifted in from outside are zero —
-in normalised units, the background value ``(0 − mean) / std`` (``fill``).
+Moving a digit by a pixel or two does not change what it is, so a network trained on shifted copies sees "new"
+examples of every class at no cost: the remedy for overfitting that the slides list beside more data, smaller
+networks, weight decay and dropout. Each image moves by its own offset ``(dy, dx)``, each in ``[-k, k]``; pixels
+shifted in from outside are zero — in normalised units, the background value ``(0 − mean) / std`` (``fill``).
 """
 
 import torch

@@ -1,21 +1,12 @@
 """Whole batches sliced from tensors in memory: the data path of the slides' ``train(data)`` loop.
 
-No per-sample Python work and no collate: one index tensor per batch, one
-gather. Only a training iterator shuffles. The order of epoch ``e`` depends on
-``seed + e`` alone (as ``torch.utils.data.DistributedSampler`` does), never on
-the global RNG: a resumed run needs only the epoch number and the position
-in it. Each ``iter()`` serves the next epoch, as a ``DataLoader`` does, unless
-``load_state_dict`` asked to finish an interrupted one.
-
-Across ``world_size`` processes (Lightning's DDP) every rank draws the same
-permutation and keeps its own share: in training equal shares (the last
-``n mod world_size`` examples of the epoch's order are dropped, so every rank
-takes as many steps), in evaluation contiguous shares that cover the set
-exactly once. ``state_dict`` / ``load_state_dict`` save the epoch and how many
-of its batches were handed out, so the next ``iter()`` after a load serves
-the rest of that epoch. With ``shift=k`` each training image is moved by a
-random offset of up to ``k`` pixels (``dlref.data.augment``), drawn from the
-epoch's generator after its permutation, so a resumed epoch repeats them too.
+One index tensor and one gather per batch: no per-sample Python work, no collate. Only a training iterator shuffles;
+epoch ``e``'s order depends on ``seed + e`` alone (as ``DistributedSampler``'s), never on the global RNG. Each
+``iter()`` serves the next epoch, as a ``DataLoader`` does, unless ``load_state_dict`` (the epoch and how many of its
+batches were handed out) asked to finish an interrupted one. Under DDP every rank draws the same permutation and keeps
+its share: equal in training (the last ``n mod world_size`` of the order are dropped), contiguous and exactly once in
+evaluation. ``shift=k`` moves each training image by up to ``k`` pixels (``dlref.data.augment``), offsets drawn from
+the epoch's generator after its permutation, so a resumed epoch repeats them too.
 """
 
 import torch

@@ -18,6 +18,9 @@ from pathlib import Path
 from .idx import IDXError
 from .mnist import DATASETS, ENV_VAR, FILES, MNISTDownloadError, MNISTNotFoundError, dataset_class, load_mnist, raw_dir
 
+# What a failed download raises: torchvision's "File not found or corrupted" (an MD5 mismatch) and its
+# "Error downloading" (every mirror failed) are RuntimeErrors; a cut connection is an HTTPException;
+# URLError, timeouts and a full disk are OSErrors; a damaged gzip stream is EOFError or zlib.error.
 _FAILURES = (RuntimeError, OSError, http.client.HTTPException, EOFError, zlib.error)
 
 

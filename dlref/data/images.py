@@ -3,26 +3,22 @@
     X = digit("my_7.png")            # (1, 1, 28, 28) float32, ready for model.predict(X)
     images, paths = read_digits(["my_digits/*.png"])    # (N, 28, 28) uint8, like MNIST's files
 
-MNIST's digits were scaled to fit a 20×20 box keeping their aspect ratio (the anti-aliasing gives
-the grey levels), then placed in a 28×28 field with their centre of mass at its centre. A photo
-or a drawing gets the same treatment here (``to_mnist``):
+MNIST's digits were scaled to fit a 20×20 box keeping their aspect ratio (the anti-aliasing gives the grey levels),
+then placed in a 28×28 field with their centre of mass at its centre. ``to_mnist`` treats a photo or drawing the same:
 
 1. grey (``rgb_to_grayscale``); transparent pixels are paper;
-2. ink bright on dark, as in MNIST: the paper's level is the median of the picture's border, and
-   light paper is inverted;
-3. the paper removed: levels stretched so that paper is 0 and the brightest ink 1, and anything
-   within ``NOISE`` of the paper (JPEG ringing, grain) set to 0;
-4. cropped to the ink (the box of what is above ``INK``, widened to the faint edge around it), the
-   longer side resized to 20 pixels (``resize``, antialiased), aspect kept, and the levels stretched
-   again so that the brightest pixel is full ink, as in MNIST (thin strokes would otherwise fade);
-5. placed in 28×28 with the ink's centre of mass on pixel (14, 14): where MNIST's own digits have
-   it (the mean over its 60,000 training digits is (14.0, 14.0), 0-based row and column);
-6. stored as uint8, like MNIST's files, so the DataModule's ``normalize`` (the training set's mean
-   and std) makes the network's input from them exactly as from the test set.
+2. ink bright on dark, as in MNIST: the paper's level is the median of the picture's border; light paper is inverted;
+3. the paper removed: levels stretched so that paper is 0 and the brightest ink 1, and anything within ``NOISE`` of
+   the paper (JPEG ringing, grain) set to 0;
+4. cropped to the ink (the box of what is above ``INK``, widened to its faint edge), the longer side resized to 20
+   pixels (antialiased, aspect kept), and stretched again so that the brightest pixel is full ink (thin strokes fade);
+5. placed in 28×28 with the ink's centre of mass on pixel (14, 14), where MNIST's 60,000 training digits have it on
+   average (0-based row and column);
+6. stored as uint8, like MNIST's files, so ``normalize`` (the training set's mean and std) makes the network's input
+   from them exactly as from the test set.
 
-Files are read with ``torchvision.io.decode_image`` (PNG, JPEG, GIF, WebP); formats it does not
-decode (BMP, TIFF) go through PIL, which torchvision itself depends on. Every problem with an
-input is an ``ImageError``: one sentence naming the file.
+Files are read with ``torchvision.io.decode_image`` (PNG, JPEG, GIF, WebP); BMP and TIFF go through PIL, which
+torchvision itself depends on. Every problem with an input is an ``ImageError``: one sentence naming the file.
 """
 
 import glob

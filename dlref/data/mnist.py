@@ -1,21 +1,15 @@
 """MNIST — the handwritten digits the slides train on, through ``torchvision.datasets``.
 
-``load_mnist`` reads the four IDX files of ``ROOT/MNIST/raw/`` with
-``torchvision.datasets.MNIST(ROOT, train=...)`` and holds them in memory:
+``load_mnist`` reads the four IDX files of ``ROOT/MNIST/raw/`` with ``torchvision.datasets.MNIST(ROOT, train=...)``
+and holds them in memory:
 
     train_images (60000, 28, 28) uint8    train_labels (60000,) int64
     test_images  (10000, 28, 28) uint8    test_labels  (10000,) int64
 
-``ROOT`` is the ``root`` argument, else ``$DLREF_DATA_DIR``, else ``./data``.
-``dataset="FashionMNIST"`` or ``"KMNIST"`` reads torchvision's twins of the same
-format from ``ROOT/FashionMNIST/raw/`` or ``ROOT/KMNIST/raw/``. Before
-torchvision reads a file, dlref checks it is there and whole, so a missing or
-damaged file is one sentence naming it, the folder, and what to do.
-
-Getting the files is ``dlref.data.download`` (``dlref-download``).
-
-``normalize`` turns images into ``(N, 1, 28, 28)`` float32 with the training
-set's mean and std.
+``ROOT`` is the ``root`` argument, else ``$DLREF_DATA_DIR``, else ``./data``; ``dataset="FashionMNIST"`` or
+``"KMNIST"`` reads torchvision's twins of the same format from ``ROOT/<dataset>/raw/``. Each file is checked before
+torchvision reads it, so a missing or damaged one is a sentence naming it, the folder and what to do. Getting the files
+is ``dlref.data.download``; ``normalize`` makes ``(N, 1, 28, 28)`` float32 with the training set's mean and std.
 """
 
 import os
@@ -129,7 +123,7 @@ def _read(root, dataset: str, train: bool) -> tuple[torch.Tensor, torch.Tensor]:
                        "expected as many of each; move both away and download them again.")
     data = dataset_class(dataset)(str(data_dir(root)), train=train)  # torchvision reads the two files
     t = data.targets
-    if len(t) and int(t.max()) >= CLASSES:  # once per file, not per batch
+    if int(t.max()) >= CLASSES:  # once per file (the DataModule does not check them again), never per batch
         raise IDXError(f"{folder / labels} holds labels {int(t.min())}..{int(t.max())}, expected digits "
                        f"0..{CLASSES - 1}; move it away and download it again.")
     return data.data, t
@@ -143,8 +137,3 @@ def load_mnist(root=None, dataset: str = "MNIST") -> MNIST:
     if missing:
         raise _not_found(root, dataset, missing)
     return MNIST(*_read(root, dataset, train=True), *_read(root, dataset, train=False))
-
-
-# What a failed download raises: torchvision's "File not found or corrupted" (an MD5 mismatch) and its
-# "Error downloading" (every mirror failed) are RuntimeErrors; a cut connection is an HTTPException;
-# URLError, timeouts and a full disk are OSErrors; a damaged gzip stream is EOFError or zlib.error.

@@ -1,19 +1,19 @@
 """Data held in memory as a ``LightningDataModule``: the base, your own tensors, scikit-learn's 8×8 digits.
 
-MNIST itself is ``dlref.lightning.mnist``. The data live in memory as tensors — on the GPU when training runs there —
-and are served in whole batches by ``dlref.data.batches.Batches``: one gather
-per batch, no per-sample Python work, no collate. The validation set is a
-seeded, stratified hold-out of the training images; the test set is only
-prepared for ``test`` and ``predict``. Only the training batches shuffle, with
-their own generator; under DDP each process serves its own share.
+MNIST itself is ``dlref.lightning.mnist``. The tensors stay in memory (on the GPU when training runs there) and are
+served in whole batches by ``dlref.data.batches.Batches``: one gather per batch, no collate. The validation set is the
+slide's ``split`` (``dlref.split``: seeded, stratified) of the training images; the test set is only prepared for
+``test`` and ``predict``. Only the training batches shuffle, with their own generator; under DDP each process serves
+its own share.
 """
 
 import lightning.pytorch as pl
 import torch
 
+from dlref import split
 from dlref.data.batches import Batches, check_sizes
 from dlref.data.mnist import CLASSES
-from dlref.data.split import check_limit, first, holdout
+from dlref.data.split import check_labels, check_limit, first, train_share
 
 
 class InMemoryDataModule(pl.LightningDataModule):
@@ -30,9 +30,10 @@ class InMemoryDataModule(pl.LightningDataModule):
             (data augmentation, ``dlref.data.augment``); validation and test images never move.
     """
 
+    checked_classes = 0  # > 0: `load` gives labels its reader already checked to lie in 0 … checked_classes − 1
+
     def __init__(self, batch_size: int = 128, eval_batch_size: int = 1000, val_size: int | float = 1 / 12,
-                 seed: int = 0, limit: int | None = None, shift: int = 0,
-                 num_classes: int = CLASSES):
+                 seed: int = 0, limit: int | None = None, shift: int = 0, num_classes: int = CLASSES):
         super().__init__()
         check_sizes(batch_size, eval_batch_size, shift)  # now, not when the data is read
         check_limit(limit)
@@ -63,23 +64,20 @@ class InMemoryDataModule(pl.LightningDataModule):
             )
         return X
 
-    def _check_labels(self, t: torch.Tensor, what: str) -> None:
-        if len(t) == 0:
-            raise ValueError(f"{type(self).__name__} expected at least one {what} image, found none; check the data "
-                             "(and --data.limit, --data.val_size).")
-        if torch.is_floating_point(t) or int(t.min()) < 0 or int(t.max()) >= self.num_classes:  # once per set
-            found = f"{t.dtype} labels" if torch.is_floating_point(t) else f"labels {int(t.min())}..{int(t.max())}"
-            raise ValueError(f"{type(self).__name__} expected integer {what} labels 0..{self.num_classes - 1}, found "
-                             f"{found}; fix the labels, or pass num_classes.")
+    def _set(self, stage: str) -> tuple[torch.Tensor, torch.Tensor]:
+        """``load(stage)`` (for ``train`` its first ``limit`` examples) with its labels checked, once."""
+        X, t = first(*self.load(stage), self.limit) if stage == "train" else self.load(stage)
+        if not 0 < self.checked_classes <= self.num_classes:
+            check_labels(t, self.num_classes, type(self).__name__, "training" if stage == "train" else "test")
+        return X, t
 
     def check_test_set(self) -> None:
         """Raise now, not after a whole training, if the test set cannot be read or is empty."""
-        self._check_labels(self.load("test")[1], "test")
+        self._set("test")
 
     def training_data(self) -> tuple[torch.Tensor, torch.Tensor]:
         """The whole training set (its first ``limit`` examples if set) as network inputs; never the test set."""
-        X, t = first(*self.load("train"), self.limit)
-        self._check_labels(t, "training")
+        X, t = self._set("train")
         return self._checked(X, "train"), t
 
     def _device(self) -> torch.device:
@@ -89,16 +87,14 @@ class InMemoryDataModule(pl.LightningDataModule):
     def setup(self, stage: str) -> None:
         device = self._device()
         if stage in ("fit", "validate") and self.train_X is None:
-            X, t = first(*self.load("train"), self.limit)
-            self._check_labels(t, "training")
-            train_idx, val_idx = holdout(t, self.val_size, seed=self.seed)
+            X, t = self._set("train")
+            (train_X, train_t), (val_X, val_t) = split((X, t), train_share(t, self.val_size), seed=self.seed)
             # Split first, then transform each part: the whole set is never held twice as floats.
             # Kept on the training device: batches are sliced there, nothing is copied per step.
-            self.train_X, self.train_t = self._checked(X[train_idx], "train").to(device), t[train_idx].to(device)
-            self.val_X, self.val_t = self._checked(X[val_idx], "train").to(device), t[val_idx].to(device)
+            self.train_X, self.train_t = self._checked(train_X, "train").to(device), train_t.to(device)
+            self.val_X, self.val_t = self._checked(val_X, "train").to(device), val_t.to(device)
         if stage in ("test", "predict") and self.test_X is None:
-            X, t = self.load("test")
-            self._check_labels(t, "test")
+            X, t = self._set("test")
             self.test_X, self.test_t = self._checked(X, "test").to(device), t.to(device)
 
     def _shards(self) -> dict:
@@ -149,17 +145,16 @@ class TensorDataModule(InMemoryDataModule):
     def load(self, stage: str):
         X, t = self.tensors["train" if stage == "train" else "test"]
         if X is None or t is None:
-            raise ValueError(
-                f"TensorDataModule expected test tensors for {stage!r}, found none; pass test_X and test_t."
-            )
+            raise ValueError(f"TensorDataModule expected test tensors for {stage!r}, found none; pass test_X and "
+                             "test_t.")
         return X, t
 
 
 class DigitsDataModule(InMemoryDataModule):
     """scikit-learn's bundled 8×8 digits (1,797 images): real data that always works offline.
 
-    A seeded, stratified 20% is held out as the test set. Use with a network built for
-    8×8 inputs, e.g. ``--model.network_kwargs='{"in_features": 64}'`` for the FCN.
+    A seeded, stratified 20% is held out as the test set. Use with a network built for 8×8 inputs, e.g.
+    ``--model.network_kwargs='{"in_features": 64}'`` for the FCN.
     """
 
     def __init__(self, batch_size: int = 64, eval_batch_size: int = 1000, val_size: int | float = 0.2,
@@ -171,8 +166,6 @@ class DigitsDataModule(InMemoryDataModule):
 
         digits = load_digits()
         X = torch.tensor(digits.images, dtype=torch.float32) / 16  # 0..16 → 0..1, (N, 8, 8)
-        t = torch.tensor(digits.target, dtype=torch.int64)
-        train_idx, test_idx = holdout(t, 0.2, seed=12345)  # fixed: the test set never moves
-        idx = train_idx if stage == "train" else test_idx
-        X = (X - X[train_idx].mean()) / X[train_idx].std()
-        return X[idx].unsqueeze(1), t[idx]
+        train, test = split((X, torch.tensor(digits.target, dtype=torch.int64)), 0.8, seed=12345)  # a fixed test set
+        X, t = train if stage == "train" else test
+        return ((X - train[0].mean()) / train[0].std()).unsqueeze(1), t

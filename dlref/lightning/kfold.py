@@ -4,13 +4,11 @@
     result = cross_validate(dm, {"network": "fcn", "schedule": "cosine"}, scheme="kfold", folds=5, max_epochs=20)
     print(result)  # kfold, 5 folds: validation accuracy …% ± …% (mean ± std over folds)
 
-For each ``(train_idx, val_idx)`` of ``dlref.data.split`` (``holdout``, ``kfold`` or
-``iterated_kfold``): seed, build a fresh ``Classifier`` (new weights; Lightning asks it for a new
-optimizer in every ``fit``), fit it with a new ``Trainer`` on the fold's training rows, then
-validate it on the fold's validation rows. Every fold starts from the same initial weights
-(the same seed), so folds differ only in their data. The score is the mean of the folds' final
-validation accuracies; their standard deviation says how much one hold-out score could be off.
-Only ``datamodule.training_data()`` is read: the test set never is.
+Each ``(train_idx, val_idx)`` of ``dlref.data.split`` (the hold-out ``validation_split``, ``kfold`` or
+``iterated_kfold``) gets a fresh ``Classifier``, seeded alike (folds differ only in their data), fitted by a new
+``Trainer`` on the fold's training rows and validated on its validation rows. The score is the mean of the folds'
+final validation accuracies; their standard deviation says how much one hold-out score could be off. Only
+``datamodule.training_data()`` is read: the test set never is.
 """
 
 from collections.abc import Callable
@@ -21,7 +19,7 @@ import lightning.pytorch as pl
 import numpy as np
 import torch
 
-from dlref.data.split import holdout, iterated_kfold, kfold
+from dlref.data.split import iterated_kfold, kfold, validation_split
 from dlref.lightning.datamodule import InMemoryDataModule
 from dlref.lightning.figures import History
 from dlref.lightning.module import Classifier
@@ -63,8 +61,8 @@ def train_and_validate(model: pl.LightningModule, datamodule: pl.LightningDataMo
                        callbacks: list | None = None, log_dir=None, name: str = "", **trainer_kwargs):
     """Fit ``model`` for ``max_epochs`` and validate it once more; returns ``(history, {"val/acc", "val/loss"})``.
 
-    ``history`` holds each epoch's training and validation loss and accuracy. With ``log_dir``
-    the epochs are also logged to ``log_dir/name/metrics.csv``.
+    ``history`` holds each epoch's training and validation loss and accuracy; with ``log_dir`` they are also logged to
+    ``log_dir/name/metrics.csv``.
     """
     history = History()
     logger = pl.loggers.CSVLogger(log_dir, name="", version=name) if log_dir else False
@@ -105,7 +103,7 @@ def splits(labels: torch.Tensor, scheme: str = "kfold", folds: int = 5, repeats:
            val_size: int | float = 0.2, seed: int = 0, stratify: bool = True) -> list[tuple[str, tuple]]:
     """``[(name, (train_idx, val_idx)), …]`` for ``scheme`` ``holdout``, ``kfold`` or ``iterated``."""
     if scheme == "holdout":
-        return [("hold-out", holdout(labels, val_size, seed=seed, stratify=stratify))]
+        return [("hold-out", validation_split(labels, val_size, seed=seed, stratify=stratify))]
     if scheme == "kfold":
         return [(f"fold {k + 1}", pair) for k, pair in enumerate(kfold(labels, folds, seed=seed, stratify=stratify))]
     if scheme == "iterated":
@@ -126,30 +124,19 @@ def fold_settings(recipe) -> tuple[dict, int, dict]:
     return dict(recipe.model.hparams), recipe.config.trainer.max_epochs, trainer
 
 
-def cross_validate(
-    datamodule: InMemoryDataModule,
-    model_kwargs: dict | None = None,
-    scheme: str = "kfold",
-    folds: int = 5,
-    repeats: int = 3,
-    val_size: int | float = 0.2,
-    seed: int = 0,
-    stratify: bool = True,
-    max_epochs: int = 1,
-    callbacks: Callable[[int], list] | None = None,
-    log_dir=None,
-    report: Callable[[str, dict], None] | None = None,
-    **trainer_kwargs,
-) -> CrossValidation:
+def cross_validate(datamodule: InMemoryDataModule, model_kwargs: dict | None = None, scheme: str = "kfold",
+                   folds: int = 5, repeats: int = 3, val_size: int | float = 0.2, seed: int = 0, stratify: bool = True,
+                   max_epochs: int = 1, callbacks: Callable[[int], list] | None = None, log_dir=None,
+                   report: Callable[[str, dict], None] | None = None, **trainer_kwargs) -> CrossValidation:
     """Train and validate one fresh ``Classifier(**model_kwargs)`` per split of the datamodule's training data.
 
     Args:
-        datamodule: where the training images come from (``training_data()``) and the folds' data
-            settings (batch sizes, seed of the order, shifts); its test set is never read.
-        scheme, folds, repeats, val_size, stratify: the splits (see ``splits``); ``seed`` seeds
-            them, the weights (the same for every fold) and the shuffling.
-        callbacks: ``callbacks(k)`` gives fold ``k`` its own new callbacks (a callback object
-            shared by folds would carry its state from one fold to the next).
+        datamodule: where the training images come from (``training_data()``) and the folds' data settings (batch
+            sizes, seed of the order, shifts); its test set is never read.
+        scheme, folds, repeats, val_size, stratify: the splits (see ``splits``); ``seed`` seeds them, the weights
+            (the same for every fold) and the shuffling.
+        callbacks: ``callbacks(k)`` gives fold ``k`` its own new callbacks (a callback object shared by folds would
+            carry its state from one fold to the next).
         log_dir: if given, fold ``k``'s epochs are logged to ``log_dir/fold_k/metrics.csv``.
         report: called as ``report(name, metrics)`` after each fold, e.g. to print progress.
         trainer_kwargs: passed to every ``pl.Trainer`` (``accelerator``, ``devices``, ``precision``…).

@@ -1,9 +1,9 @@
 """MNIST as a ``LightningDataModule``: torchvision's files, held in memory, and your own digits to predict.
 
-The four files are read once through ``dlref.data.load_mnist`` (torchvision's ``MNIST``, or its
-``FashionMNIST`` / ``KMNIST``), normalised with the training set's mean and std, and served in whole
-batches by ``InMemoryDataModule``. For ``predict``, ``images`` are your own pictures, brought to MNIST's
-form by ``dlref.data.images``; without them, the test set.
+The four files are read once through ``dlref.data.load_mnist`` (torchvision's ``MNIST``, or its ``FashionMNIST`` /
+``KMNIST``), normalised with the training set's mean and std, and served in whole batches by ``InMemoryDataModule``.
+For ``predict``, ``images`` are your own pictures, brought to MNIST's form by ``dlref.data.images``; without them, the
+test set.
 """
 
 import torch
@@ -11,7 +11,7 @@ import torch
 from dlref.data.batches import Batches
 from dlref.data.download import download_mnist
 from dlref.data.images import read_digits
-from dlref.data.mnist import MNIST_MEAN, MNIST_STD, load_mnist, normalize, pixel_stats
+from dlref.data.mnist import CLASSES, MNIST_MEAN, MNIST_STD, load_mnist, normalize, pixel_stats
 from dlref.lightning.datamodule import InMemoryDataModule
 
 
@@ -27,6 +27,8 @@ class MNISTDataModule(InMemoryDataModule):
             MNIST's form (``dlref.data.images``); without them ``predict`` classifies the test set.
         **kwargs: ``InMemoryDataModule``'s (batch sizes, validation size, seed, limit, shift).
     """
+
+    checked_classes = CLASSES  # load_mnist checks each label file: digits 0..9
 
     def __init__(self, data_dir: str | None = None, dataset: str = "MNIST", download: bool = False,
                  images: str | list[str] | None = None, **kwargs):

@@ -14,7 +14,7 @@ from torch.utils.data import DataLoader, Subset
 from torchvision import datasets, transforms
 
 from dlref.data.mnist import data_dir
-from dlref.data.split import holdout
+from dlref.data.split import validation_split
 
 from .harness import Settings, compare, figure, interleave
 from .loops import Recipe, plain_epoch
@@ -33,7 +33,7 @@ def run(settings: Settings, device="cpu") -> list[dict]:
     dm, steps = fcn.datamodule, settings.steps["fcn"]
     transform = transforms.Compose([transforms.ToTensor(), transforms.Normalize((dm.mean,), (dm.std,))])
     mnist = datasets.MNIST(str(data_dir(dm.data_dir)), train=True, transform=transform)
-    train_idx, _ = holdout(mnist.targets, dm.val_size, seed=dm.seed)  # the DataModule's split
+    train_idx, _ = validation_split(mnist.targets, dm.val_size, seed=dm.seed)  # the DataModule's split
     n = len(train_idx)
     samples = 5000 if settings.quick else n  # quick: part of an epoch, scaled up to a whole one
     per_sample = DataLoader(Subset(mnist, train_idx[:samples].tolist()), batch_size=dm.batch_size, shuffle=True,
