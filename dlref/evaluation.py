@@ -13,8 +13,8 @@ tensor (one example per row), an ``(X, t)`` tuple of tensors, or a list of examp
 two parts in the same form, each in the original order. It is seeded (its own generator, not the
 global RNG) and stratified when there are labels (the integer ``t`` of ``(X, t)``, or the integer
 second item of ``(x, label)`` examples): every class keeps its share in both parts, to within one
-example. Torch twin: scikit-learn's ``train_test_split(…, train_size=0.8, stratify=t)``, which
-``dlref.data.split.holdout`` uses (it takes the *validation* share and returns indices).
+example. Torch twin: scikit-learn's ``train_test_split(…, train_size=0.8, stratify=t)``. The DataModules and
+``dlref.data.split.validation_split`` (the *validation* share in, indices out) use this one split.
 """
 
 from collections.abc import Callable, Iterable
